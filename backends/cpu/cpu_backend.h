@@ -1,0 +1,55 @@
+// backends/cpu — the executable specification of every contract (house style P2).
+//
+// Plain loops over glossary indices, fp32 accumulation, sequential recurrences, OpenMP only on
+// the outermost independent loop, and every matrix product through the one GEMM helper in
+// gemm.h. Storage dtype on this backend is f32 for activations, weights and states; inputs of
+// another float dtype are refused by supports-style checks with not_supported.
+#pragma once
+
+#include <string>
+
+#include "backends/cpu/gemm.h"
+#include "core/backend.h"
+
+namespace braid {
+
+struct CpuOptions {
+  GemmImpl gemm = GemmImpl::best;  // tests force GemmImpl::naive to check the fast path
+};
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(CpuOptions opts = {}) : opts_(opts) {}
+
+  std::string name() const override { return "cpu"; }
+  Device device() const override { return Device::cpu; }
+  const CpuOptions& options() const { return opts_; }
+
+  void* raw_alloc(size_t bytes) override;
+  void raw_free(void* p) override;
+  void upload(void* dst, const void* host_src, size_t bytes) override;
+  void download(void* host_dst, const void* src, size_t bytes) override;
+  void fill_zero(const TensorView& t) override;
+
+  Status embedding(const EmbeddingArgs&) override;
+  Status rmsnorm(const RmsNormArgs&) override;
+  Status linear(const LinearArgs&) override;
+  Status rotary(const RotaryArgs&) override;
+  Status attention(const AttentionArgs&) override;
+  Status conv1d(const Conv1dArgs&) override;
+  Status conv1d_step(const Conv1dArgs&) override;
+  Status mamba1_scan(const Mamba1ScanArgs&) override;
+  Status mamba1_step(const Mamba1ScanArgs&) override;
+  Status mamba2_ssd(const Mamba2SsdArgs&) override;
+  Status mamba2_step(const Mamba2SsdArgs&) override;
+  Status moe_router(const MoeRouterArgs&) override;
+  Status moe_experts(const MoeExpertsArgs&) override;
+  Status swiglu_mlp(const SwigluMlpArgs&) override;
+  Status add(const AddArgs&) override;
+  Status copy(const CopyArgs&) override;
+
+ private:
+  CpuOptions opts_;
+};
+
+}  // namespace braid

@@ -1,0 +1,23 @@
+// Elementwise primitives the model composes layers with.
+//   add:  out = a + b       (residual connections; out may alias a or b)
+//   copy: dst = src         (any float dtypes, any strides; converts dtype)
+#pragma once
+#include "core/tensor.h"
+
+namespace braid {
+
+struct AddArgs {
+  TensorView a;    // [M..., D]  float
+  TensorView b;    // [M..., D]  float, same shape
+  TensorView out;  // [M..., D]  float, same shape
+};
+
+struct CopyArgs {
+  TensorView src;  // any shape, float
+  TensorView dst;  // same shape, float (dtype may differ: converts)
+};
+
+Status validate(const AddArgs& a);
+Status validate(const CopyArgs& a);
+
+}  // namespace braid

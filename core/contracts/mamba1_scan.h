@@ -1,0 +1,40 @@
+// Mamba1 selective scan (hf-models-spec §2.6 and §4.3; Gu & Dao 2023, Algorithm 2; the
+// contract of mamba_ssm's `selective_scan_fn`), plus its single-token step.
+//
+// For row b, channel d, state n, token t < lengths[b]:
+//   Δ[t,d]   = softplus(dt[t,d] + dt_bias[d])              (no softplus when !dt_softplus)
+//   h[d,n]  ← exp(Δ[t,d]·A[d,n]) · h[d,n] + Δ[t,d] · B[t,n] · x[t,d]
+//   y[t,d]   = Σ_n h[d,n] · C[t,n] + D[d] · x[t,d]
+//   y[t,d]  ← y[t,d] · silu(z[t,d])                          (when z is present)
+// h starts from `state` when present (else 0). softplus(v) = v for v > 20, as PyTorch.
+// After the call `state` holds h after each row's last valid token; padding tokens never
+// touch it, and their outputs are zero. All recurrence arithmetic is fp32.
+//
+// `mamba1_scan` takes any T; `mamba1_step` is the T == 1 form (state required).
+// braid continues from a state for any T: HF 5.17 restarts from zero when several tokens
+// continue a cache (§6.5), which is wrong; braid does not copy that.
+// Backward (training issue): chunked with recomputation; returns d_state for the initial state.
+#pragma once
+#include "core/tensor.h"
+
+namespace braid {
+
+struct Mamba1ScanArgs {
+  TensorView x;        // [B, T, Di]  float, inner-contiguous (conv output)
+  TensorView dt;       // [B, T, Di]  float, inner-contiguous (dt_proj output, before bias and softplus)
+  TensorView dt_bias;  // [Di]        float, optional
+  TensorView A;        // [Di, N]     f32, = −exp(A_log)
+  TensorView Bm;       // [B, T, N]   float, inner-contiguous (a slice of x_proj's output)
+  TensorView Cm;       // [B, T, N]   float, inner-contiguous
+  TensorView D;        // [Di]        float, optional skip
+  TensorView z;        // [B, T, Di]  float, optional gate (a slice of in_proj's output)
+  TensorView state;    // [B, Di, N]  f32, optional for the scan, required for the step
+  TensorView lengths;  // [B]         i32, optional
+  TensorView y;        // [B, T, Di]  float, contiguous
+  bool dt_softplus = true;
+};
+
+Status validate(const Mamba1ScanArgs& a);
+Status validate_step(const Mamba1ScanArgs& a);  // also T == 1, state present, no lengths
+
+}  // namespace braid

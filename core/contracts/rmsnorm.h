@@ -1,0 +1,27 @@
+// RMSNorm, plain and gated.
+//
+// Plain (HF JambaRMSNorm / MambaRMSNorm, hf-models-spec §1.1):
+//   out[m, :] = w ⊙ x[m, :] · rsqrt(mean_j x[m, j]² + eps)
+// Gated (HF MambaRMSNormGated, §1.2; gate BEFORE the norm):
+//   v = x ⊙ silu(z);  out = w ⊙ v · rsqrt(mean(v²) + eps)
+// where the mean runs over groups of `group_size` channels. group_size == D (the default, 0)
+// is HF transformers: one mean over all Di channels even when n_groups > 1. group_size == Di/G
+// is mamba_ssm's per-group norm (RMSNormGated with group_size = Di / ngroups).
+// Backward (training issue): d_x, d_z, d_w from d_out and the saved rsqrt.
+#pragma once
+#include "core/tensor.h"
+
+namespace braid {
+
+struct RmsNormArgs {
+  TensorView x;    // [M..., D]  float, rows mergeable
+  TensorView w;    // [D]        float
+  TensorView z;    // [M..., D]  float, optional: gate (gated form when present)
+  TensorView out;  // [M..., D]  float, same shape as x; may alias x
+  float eps = 1e-6f;
+  int64_t group_size = 0;  // channels per normalisation group; 0 means D
+};
+
+Status validate(const RmsNormArgs& a);
+
+}  // namespace braid
