@@ -107,6 +107,7 @@ struct ModelConfig {
   // model sizes KV caches and conv states in this dtype (16-bit unless the config says f32).
   DType dtype = DType::bf16;
   std::optional<int64_t> pad_token_id, bos_token_id, eos_token_id;
+  std::optional<int64_t> max_position_embeddings;  // informational (describe's default context)
   std::vector<LayerSpec> layers;  // the resolved plan, one entry per layer
 
   // Parses config.json text. `source` names the file in error messages. Throws braid::Error

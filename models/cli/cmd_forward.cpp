@@ -1,0 +1,42 @@
+// braid forward --model DIR --input IDS.npy --output LOGITS.npy [--backend cpu]
+// Full-sequence logits: int32/int64 ids [B, T] in, float32 logits [B, T, V] out (written
+// atomically: no partial output file on any error).
+#include <vector>
+
+#include "models/cli/backend_choice.h"
+#include "models/cli/cli.h"
+#include "models/cli/token_input.h"
+#include "models/io/npy.h"
+#include "models/model.h"
+
+namespace braid::cli {
+namespace {
+
+struct ForwardOptions {
+  std::string model, input, output, backend = "cpu";
+};
+
+void run_forward(const ForwardOptions& o) {
+  auto be = make_backend(o.backend);
+  HybridModel model = HybridModel::load(*be, o.model);
+  const int64_t V = model.config().vocab_size;
+  const TokenBatch in = read_token_npy(o.input, V);
+  Tensor logits = model.forward(in.ids, in.B, in.T, {}, nullptr, LogitsAt::all);
+  std::vector<float> host(static_cast<size_t>(logits.numel()));
+  be->download(host.data(), logits.view().data, host.size() * sizeof(float));
+  write_npy_f32(o.output, Shape{in.B, in.T, V}, host.data());
+}
+
+}  // namespace
+
+void add_forward(CLI::App& app) {
+  auto opts = std::make_shared<ForwardOptions>();
+  CLI::App* sub = app.add_subcommand("forward", "full-sequence logits for token ids in a .npy file");
+  sub->add_option("-m,--model", opts->model, "checkpoint directory (config.json + safetensors)")->required();
+  sub->add_option("-i,--input", opts->input, "int32/int64 token ids [B, T] (.npy)")->required();
+  sub->add_option("-o,--output", opts->output, "float32 logits [B, T, V] (.npy)")->required();
+  sub->add_option("--backend", opts->backend, "cpu");
+  sub->callback([opts] { run_forward(*opts); });
+}
+
+}  // namespace braid::cli

@@ -1,0 +1,38 @@
+#include "models/layers/layer.h"
+
+#include <cmath>
+#include <vector>
+
+namespace braid {
+
+Tensor new_tensor(Backend& be, const Shape& shape) { return Tensor(be, shape, DType::f32); }
+
+void run(const Status& s, const std::string& where) {
+  if (!s.is_ok()) throw Error(Status(s.code(), where + ": " + s.message()));
+}
+
+TensorView view_as(const TensorView& t, const Shape& shape) { return t.reshape(shape); }
+
+TensorView param(const LayerCall& c, const std::string& name) { return c.params.view(c.prefix + name); }
+
+TensorView optional_param(const LayerCall& c, const std::string& name) {
+  return c.params.has(c.prefix + name) ? c.params.view(c.prefix + name) : TensorView();
+}
+
+void project(const LayerCall& c, const std::string& name, const TensorView& x, const TensorView& y) {
+  run(run_linear(c.be, LinearArgs{x, param(c, name + ".weight"), optional_param(c, name + ".bias"), y}), c.prefix + name);
+}
+
+void derive_decay_rates(Backend& be, const LayerSpec&, const ParamStore& params, const std::string& prefix,
+                        Tensor& out) {
+  const TensorView a_log = params.view(prefix + "A_log");
+  std::vector<float> host(static_cast<size_t>(a_log.numel()));
+  be.download(host.data(), a_log.data, host.size() * sizeof(float));
+  for (float& v : host) v = -std::exp(v);
+  out = new_tensor(be, a_log.shape_of());
+  be.upload(out.view().data, host.data(), host.size() * sizeof(float));
+}
+
+int64_t no_kv_bytes(const LayerSpec&, int64_t, int64_t) { return 0; }
+
+}  // namespace braid

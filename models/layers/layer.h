@@ -1,0 +1,75 @@
+// models/layers/layer.h — what a mixer or FFN implementation sees, and the registry entry it
+// provides. A new mixer is new files under models/layers/ plus one line in registry.cpp
+// (house style P8).
+#pragma once
+
+#include <string>
+
+#include "core/backend.h"
+#include "models/cache.h"
+#include "models/config.h"
+#include "models/params.h"
+
+namespace braid {
+
+// One call of one layer's mixer or FFN.
+struct LayerCall {
+  Backend& be;
+  const ModelConfig& cfg;
+  const LayerSpec& spec;
+  const ParamStore& params;
+  std::string prefix;      // HF name prefix of this mixer or FFN, e.g. "model.layers.3.mamba."
+  TensorView x;            // [B, T, D] normalised input (contiguous)
+  TensorView out;          // [B, T, D] output (contiguous)
+  TensorView lengths;      // [B] i32 valid tokens per row, or undefined (all T)
+  TensorView positions;    // [B, T] i32 absolute positions
+  TensorView cache_len;    // [B] i32 tokens already cached per row, or undefined (no cache)
+  LayerCache* cache = nullptr;  // this layer's cache, or null for a cache-free forward
+  const Tensor* derived = nullptr;  // per-layer tensor derived at load (Mamba A = −exp(A_log))
+  // True for a decode step: T == 1, every row active, a cache present. Mixers then use the
+  // `_step` contracts.
+  bool step() const { return cache && x.dim(1) == 1 && !lengths.defined(); }
+};
+
+struct MixerEntry {
+  MixerKind kind;
+  const char* name;
+  // out = mixer(x), reading and updating call.cache when present.
+  void (*forward)(const LayerCall& call);
+  // Allocates and zeroes this mixer's cache tensors for B rows and S tokens.
+  void (*alloc_cache)(Backend& be, const LayerSpec& spec, int64_t B, int64_t S, LayerCache& cache);
+  // Cache bytes per row for `tokens` tokens, in the analytic memory model (elem = storage
+  // element size); split into KV bytes and recurrent-state bytes.
+  int64_t (*kv_bytes)(const LayerSpec& spec, int64_t tokens, int64_t elem);
+  int64_t (*state_bytes)(const LayerSpec& spec, int64_t elem);
+  // Computes the per-layer derived tensor from the parameters (null when there is none).
+  void (*derive)(Backend& be, const LayerSpec& spec, const ParamStore& params, const std::string& prefix,
+                 Tensor& out);
+};
+
+struct FfnEntry {
+  FfnKind kind;
+  const char* name;
+  void (*forward)(const LayerCall& call);
+};
+
+const MixerEntry& mixer_entry(MixerKind kind);
+const FfnEntry& ffn_entry(FfnKind kind);
+
+// Small helpers shared by layer implementations.
+Tensor new_tensor(Backend& be, const Shape& shape);  // f32, uninitialised
+void run(const Status& s, const std::string& where);  // throws Error "<where>: <message>" unless ok
+TensorView view_as(const TensorView& t, const Shape& shape);  // reshape a contiguous view
+// The parameter `call.prefix + name`; the optional form returns an undefined view when the
+// config declares no such parameter (e.g. a bias that is switched off).
+TensorView param(const LayerCall& call, const std::string& name);
+TensorView optional_param(const LayerCall& call, const std::string& name);
+// The SSM decay rates A = −exp(A_log) in fp32, with A_log's shape (hf-models-spec §2.6, §5.4).
+// A MixerEntry::derive for both Mamba mixers.
+void derive_decay_rates(Backend& be, const LayerSpec& spec, const ParamStore& params, const std::string& prefix,
+                        Tensor& out);
+int64_t no_kv_bytes(const LayerSpec& spec, int64_t tokens, int64_t elem);
+// y = x · W(name.weight)ᵀ + name.bias (when the config has that bias), via the linear contract.
+void project(const LayerCall& call, const std::string& name, const TensorView& x, const TensorView& y);
+
+}  // namespace braid

@@ -1,0 +1,280 @@
+// The `braid` command line, run as a user would: the documented forms, the JSON keys other
+// tools read, and one test per bad-input case (a one-line error naming the file, tensor or
+// value at fault, a non-zero exit, and no partial output file).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "models/io/npy.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Result {
+  int rc = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+void write_file(const fs::path& p, const std::string& bytes) {
+  std::ofstream f(p, std::ios::binary);
+  f << bytes;
+}
+
+// A scratch directory for one test, removed at exit.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "braid-cli-XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+Result braid(const std::string& args) {
+  const char* bin = std::getenv("BRAID_BIN");
+  REQUIRE_MESSAGE(bin, "BRAID_BIN is not set (meson test sets it)");
+  TempDir tmp;
+  const std::string cmd = std::string(bin) + " " + args + " >" + (tmp.path / "out").string() + " 2>" +
+                          (tmp.path / "err").string() + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(tmp.path / "out");
+  r.err = slurp(tmp.path / "err");
+  return r;
+}
+
+const fs::path kTinyConfig = fs::path(BRAID_SOURCE_ROOT) / "models/configs/tiny-hybrid.json";
+
+// A small valid checkpoint made by `braid init`.
+fs::path make_checkpoint(const fs::path& dir) {
+  const Result r = braid("init --config " + kTinyConfig.string() + " --out " + dir.string() + " --seed 3");
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  return dir;
+}
+
+void write_ids(const fs::path& p, const std::vector<int64_t>& ids, braid::Shape shape) {
+  braid::write_npy_i64(p.string(), shape, ids.data());
+}
+
+// The failure every bad input must produce: non-zero exit, exactly one stderr line that
+// contains each of `needles`, and no crash.
+void check_clean_error(const Result& r, std::initializer_list<std::string> needles) {
+  INFO("stderr: " << r.err);
+  CHECK(r.rc == 1);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.rfind("braid: error: ", 0) == 0);
+  for (const std::string& n : needles) CHECK(r.err.find(n) != std::string::npos);
+}
+
+// Runs `forward` on `model` and checks the error, and that no output file was left behind.
+void check_forward_fails(const fs::path& model, const fs::path& ids, std::initializer_list<std::string> needles) {
+  TempDir out;
+  const fs::path logits = out.path / "logits.npy";
+  const Result r = braid("forward --model " + model.string() + " --input " + ids.string() + " --output " + logits.string());
+  check_clean_error(r, needles);
+  CHECK(!fs::exists(logits));
+  CHECK(!fs::exists(logits.string() + ".tmp"));
+}
+
+// Rewrites the safetensors header of dir/model.safetensors (keeping the data section).
+void replace_header(const fs::path& file, const std::string& header, uint64_t declared_len) {
+  const std::string old = slurp(file);
+  uint64_t n = 0;
+  std::memcpy(&n, old.data(), 8);
+  std::string bytes(8, '\0');
+  std::memcpy(bytes.data(), &declared_len, 8);
+  bytes += header + old.substr(8 + n);
+  write_file(file, bytes);
+}
+
+}  // namespace
+
+TEST_CASE("init, describe, forward and generate on the bundled tiny hybrid") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "tiny");
+  CHECK(fs::exists(ckpt / "config.json"));
+  CHECK(fs::exists(ckpt / "model.safetensors"));
+
+  Result d = braid("describe --model " + ckpt.string() + " --json");
+  REQUIRE(d.rc == 0);
+  const json dj = json::parse(d.out);
+  for (const char* key : {"params_total", "params_active", "kv_cache_bytes", "ssm_state_bytes", "layers"})
+    CHECK(dj.contains(key));
+  REQUIRE(dj["layers"].size() == 8);
+  CHECK(dj["layers"][2]["mixer"] == "attention");
+  CHECK(dj["layers"][0]["mixer"] == "mamba");
+  CHECK(dj["layers"][1]["ffn"] == "moe");
+  CHECK(dj["layers"][0]["ffn"] == "mlp");
+  CHECK(dj["params_active"].get<int64_t>() < dj["params_total"].get<int64_t>());
+
+  write_ids(tmp.path / "ids.npy", {1, 2, 3, 4, 5, 6}, {2, 3});
+  Result f = braid("forward --model " + ckpt.string() + " --input " + (tmp.path / "ids.npy").string() + " --output " +
+                   (tmp.path / "logits.npy").string());
+  REQUIRE_MESSAGE(f.rc == 0, f.err);
+  const braid::NpyArray logits = braid::read_npy((tmp.path / "logits.npy").string());
+  CHECK(logits.shape == braid::Shape{2, 3, 512});
+
+  Result g = braid("generate --model " + ckpt.string() + " --prompt-ids 1,2,3 --max-new-tokens 5 --json");
+  REQUIRE_MESSAGE(g.rc == 0, g.err);
+  const std::string last = g.out.substr(g.out.find_last_of('\n', g.out.size() - 2) + 1);
+  const json gj = json::parse(last);
+  REQUIRE(gj["tokens"].size() == 8);
+  CHECK(gj["tokens"][0] == 1);
+  CHECK(gj["tokens"][2] == 3);
+  // The same seed gives the same sampled tokens.
+  const std::string sampled = "generate --model " + ckpt.string() +
+                              " --prompt-ids 4,5 --max-new-tokens 6 --temperature 0.8 --top-k 20 --top-p 0.9 --seed 9 --json";
+  CHECK(braid(sampled).out == braid(sampled).out);
+}
+
+TEST_CASE("describe: Jamba-v0.1 is 51.6B total / 12.1B active with a 4 GiB KV cache at 256K tokens") {
+  const fs::path cfg = fs::path(BRAID_SOURCE_ROOT) / "models/configs/jamba-v0.1.json";
+  Result r = braid("describe --model " + cfg.string() + " --context 262144 --json");
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  const json j = json::parse(r.out);
+  CHECK(std::llround(j["params_total"].get<double>() / 1e8) == 516);
+  CHECK(std::llround(j["params_active"].get<double>() / 1e8) == 121);
+  CHECK(j["kv_cache_bytes"].get<int64_t>() == 4ll << 30);
+
+  TempDir tmp;
+  json all_attention = json::parse(slurp(cfg));
+  all_attention["attn_layer_period"] = 1;
+  all_attention["attn_layer_offset"] = 0;
+  write_file(tmp.path / "config.json", all_attention.dump());
+  r = braid("describe --model " + (tmp.path / "config.json").string() + " --context 262144 --json");
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  CHECK(json::parse(r.out)["kv_cache_bytes"].get<int64_t>() == 32ll << 30);
+}
+
+TEST_CASE("bad input: malformed safetensors header") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "m");
+  write_ids(tmp.path / "ids.npy", {1, 2}, {1, 2});
+  const std::string bad = "{\"model.embed_tokens.weight\": [";
+  replace_header(ckpt / "model.safetensors", bad, bad.size());
+  check_forward_fails(ckpt, tmp.path / "ids.npy", {"model.safetensors"});
+}
+
+TEST_CASE("bad input: truncated safetensors header") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "m");
+  write_ids(tmp.path / "ids.npy", {1, 2}, {1, 2});
+  write_file(ckpt / "model.safetensors", std::string("\x10\x00\x00", 3));
+  check_forward_fails(ckpt, tmp.path / "ids.npy", {"model.safetensors"});
+}
+
+TEST_CASE("bad input: oversized safetensors header") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "m");
+  write_ids(tmp.path / "ids.npy", {1, 2}, {1, 2});
+  replace_header(ckpt / "model.safetensors", "{}", uint64_t{1} << 40);
+  check_forward_fails(ckpt, tmp.path / "ids.npy", {"model.safetensors"});
+}
+
+TEST_CASE("bad input: tensor offsets past the end of the file") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "m");
+  write_ids(tmp.path / "ids.npy", {1, 2}, {1, 2});
+  const fs::path file = ckpt / "model.safetensors";
+  std::string bytes = slurp(file);
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  json header = json::parse(bytes.substr(8, n));
+  // Point the embedding far past the end of the data section, keeping its size.
+  auto& e = header["model.embed_tokens.weight"]["data_offsets"];
+  const int64_t size = e[1].get<int64_t>() - e[0].get<int64_t>();
+  e = {int64_t{1} << 30, (int64_t{1} << 30) + size};
+  std::string h = header.dump();
+  h.append((8 - h.size() % 8) % 8, ' ');
+  replace_header(file, h, h.size());
+  check_forward_fails(ckpt, tmp.path / "ids.npy", {"model.safetensors", "model.embed_tokens.weight"});
+}
+
+TEST_CASE("bad input: config.json that is not JSON") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "m");
+  write_ids(tmp.path / "ids.npy", {1, 2}, {1, 2});
+  write_file(ckpt / "config.json", "{\"model_type\": \"jamba\", ");
+  check_forward_fails(ckpt, tmp.path / "ids.npy", {"config.json"});
+}
+
+TEST_CASE("bad input: unknown model_type") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "m");
+  write_ids(tmp.path / "ids.npy", {1, 2}, {1, 2});
+  json cfg = json::parse(slurp(ckpt / "config.json"));
+  cfg["model_type"] = "llama";
+  write_file(ckpt / "config.json", cfg.dump());
+  check_forward_fails(ckpt, tmp.path / "ids.npy", {"config.json", "llama"});
+}
+
+TEST_CASE("bad input: config that contradicts the weights") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "m");
+  write_ids(tmp.path / "ids.npy", {1, 2}, {1, 2});
+  json cfg = json::parse(slurp(ckpt / "config.json"));
+  SUBCASE("missing tensor") {
+    cfg["mamba_proj_bias"] = true;  // the config now wants in_proj.bias, which the file lacks
+    write_file(ckpt / "config.json", cfg.dump());
+    check_forward_fails(ckpt, tmp.path / "ids.npy", {"in_proj.bias", "missing"});
+  }
+  SUBCASE("wrong shape") {
+    cfg["intermediate_size"] = 200;
+    write_file(ckpt / "config.json", cfg.dump());
+    check_forward_fails(ckpt, tmp.path / "ids.npy", {"model.safetensors", "shape", "[256, 128]", "[200, 128]"});
+  }
+}
+
+TEST_CASE("bad input: token ids outside the vocabulary or negative") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "m");
+  write_ids(tmp.path / "big.npy", {1, 2, 512}, {1, 3});
+  check_forward_fails(ckpt, tmp.path / "big.npy", {"big.npy", "512", "[0, 2]"});
+  write_ids(tmp.path / "neg.npy", {-4, 2}, {2, 1});
+  check_forward_fails(ckpt, tmp.path / "neg.npy", {"neg.npy", "-4"});
+  check_clean_error(braid("generate --model " + ckpt.string() + " --prompt-ids 1,9999 --max-new-tokens 2"),
+                    {"--prompt-ids", "9999"});
+  check_clean_error(braid("generate --model " + ckpt.string() + " --prompt-ids 1,-2 --max-new-tokens 2"),
+                    {"--prompt-ids", "-2"});
+}
+
+TEST_CASE("bad input: empty input") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "m");
+  write_ids(tmp.path / "empty.npy", {}, {1, 0});
+  check_forward_fails(ckpt, tmp.path / "empty.npy", {"empty.npy", "empty"});
+  check_clean_error(braid("generate --model " + ckpt.string() + " --prompt-ids '' --max-new-tokens 2"),
+                    {"--prompt-ids", "empty"});
+}
+
+TEST_CASE("bad input: a missing directory") {
+  TempDir tmp;
+  write_ids(tmp.path / "ids.npy", {1, 2}, {1, 2});
+  const fs::path missing = tmp.path / "no-such-model";
+  check_forward_fails(missing, tmp.path / "ids.npy", {"no-such-model"});
+  check_clean_error(braid("describe --model " + missing.string()), {"no-such-model"});
+  check_clean_error(braid("generate --model " + missing.string() + " --prompt-ids 1 --max-new-tokens 1"),
+                    {"no-such-model"});
+}

@@ -1,0 +1,86 @@
+// HF parity: every checkpoint under tests/fixtures/hf (made by tests/hf/make_fixtures.py with
+// transformers) must give fp32 logits within rel L2 1e-4 of transformers' fp64 logits, and
+// greedy tokens identical to transformers' fp64 greedy generation.
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "backends/cpu/cpu_backend.h"
+#include "models/generate.h"
+#include "models/io/npy.h"
+#include "models/model.h"
+#include "tests/tolerance.h"
+
+namespace fs = std::filesystem;
+using namespace braid;
+
+namespace {
+
+std::vector<fs::path> fixture_cases() {
+  const char* root = std::getenv("BRAID_FIXTURES");
+  REQUIRE_MESSAGE(root, "BRAID_FIXTURES is not set (meson test sets it)");
+  std::vector<fs::path> cases;
+  for (const auto& e : fs::directory_iterator(fs::path(root) / "hf"))
+    if (e.is_directory() && fs::exists(e.path() / "logits.npy")) cases.push_back(e.path());
+  std::sort(cases.begin(), cases.end());
+  return cases;
+}
+
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream f(p);
+  return nlohmann::json::parse(f);
+}
+
+void check_logits(const fs::path& dir, GemmImpl gemm) {
+  CpuBackend be(CpuOptions{gemm});
+  HybridModel model = HybridModel::load(be, dir.string());
+  const NpyArray ids_npy = read_npy((dir / "input_ids.npy").string());
+  const NpyArray ref_npy = read_npy((dir / "logits.npy").string());
+  const int64_t B = ids_npy.shape[0], T = ids_npy.shape[1], V = model.config().vocab_size;
+  REQUIRE(ref_npy.shape == Shape{B, T, V});
+  std::vector<int32_t> ids;
+  for (int64_t id : ids_npy.to_i64()) ids.push_back(static_cast<int32_t>(id));
+  Tensor logits = model.forward(ids, B, T, {}, nullptr);
+  const std::vector<double> ref64 = ref_npy.to_f64();
+  const std::vector<float> ref(ref64.begin(), ref64.end());
+  std::vector<float> got(static_cast<size_t>(logits.numel()));
+  be.download(got.data(), logits.view().data, got.size() * sizeof(float));
+  const test::Comparison c = test::compare(got.data(), ref.data(), static_cast<int64_t>(got.size()));
+  MESSAGE(dir.filename().string() << " [" << gemm_impl_name(gemm) << "]: logits rel L2 = " << c.rel_l2
+                                  << ", max abs = " << c.max_abs);
+  test::check_close(got, ref, test::kRelL2Model, dir.filename().string() + " logits");
+}
+
+}  // namespace
+
+TEST_CASE("HF fixtures exist") { CHECK(fixture_cases().size() >= 8); }
+
+TEST_CASE("HF parity: full-sequence logits within 1e-4 of transformers fp64") {
+  for (const fs::path& dir : fixture_cases()) {
+    SUBCASE(dir.filename().string().c_str()) { check_logits(dir, GemmImpl::best); }
+  }
+}
+
+TEST_CASE("HF parity: logits with the naive GEMM twin") {
+  for (const fs::path& dir : fixture_cases()) {
+    SUBCASE(dir.filename().string().c_str()) { check_logits(dir, GemmImpl::naive); }
+  }
+}
+
+TEST_CASE("HF parity: greedy tokens equal transformers' greedy generation") {
+  for (const fs::path& dir : fixture_cases()) {
+    SUBCASE(dir.filename().string().c_str()) {
+      CpuBackend be;
+      HybridModel model = HybridModel::load(be, dir.string());
+      const nlohmann::json g = read_json(dir / "greedy.json");
+      const std::vector<int32_t> prompt = g.at("prompt").get<std::vector<int32_t>>();
+      const std::vector<int32_t> want = g.at("tokens").get<std::vector<int32_t>>();
+      const auto res = generate(model, {prompt}, static_cast<int64_t>(want.size() - prompt.size()), SamplingOptions{});
+      CHECK(res.tokens[0] == want);
+    }
+  }
+}
