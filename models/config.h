@@ -120,4 +120,10 @@ struct ModelConfig {
   std::string layout_string() const;
 };
 
+// Parses config.json text, accepting the non-standard bare Infinity / -Infinity / NaN tokens
+// that Python's json.dumps writes (transformers 4.x): outside strings they become the 5.x wrapper
+// {"__float__": "Infinity"}, which from_json reads wherever a float is expected. Throws
+// braid::Error "<source>: not valid JSON: <parser message>".
+nlohmann::json parse_config_text(const std::string& text, const std::string& source);
+
 }  // namespace braid
