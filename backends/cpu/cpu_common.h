@@ -1,0 +1,46 @@
+// backends/cpu/cpu_common.h — small helpers shared by the CPU reference files (internal).
+//
+// Element access through a view's strides, the activation functions every mixer uses, the
+// f32-only storage check of this backend, and the data-dependent `lengths` check. Nothing here
+// computes a contract; each contract lives in its own file.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace braid::cpu {
+
+// Pointer to element `idx` of a float view, using the view's strides (elements).
+inline float* at(const TensorView& v, std::initializer_list<int64_t> idx) { return v.ptr<float>() + v.offset(idx); }
+
+// Element i of an optional 1-D float vector (strided), or `absent` when the vector is absent.
+inline float vec_or(const TensorView& v, int64_t i, float absent) {
+  return v.defined() ? v.ptr<float>()[i * v.stride[0]] : absent;
+}
+
+// Element `off` (an element offset) of an i32 or i64 index tensor, widened to int64.
+inline int64_t index_at(const TensorView& v, int64_t off) {
+  return v.dtype == DType::i64 ? v.ptr<int64_t>()[off] : static_cast<int64_t>(v.ptr<int32_t>()[off]);
+}
+
+// silu(v) = v · σ(v) = v / (1 + e^−v)
+inline float silu(float v) { return v / (1.0f + std::exp(-v)); }
+
+// softplus(v) = log(1 + e^v), returning v itself above PyTorch's threshold 20 (beta = 1).
+inline float softplus(float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); }
+
+// This backend stores every float tensor as f32 (cpu_backend.h). Returns not_supported naming
+// the first defined tensor of another float dtype; absent optional tensors are skipped.
+using NamedView = std::pair<const TensorView*, const char*>;
+Status require_f32(const char* contract, std::initializer_list<NamedView> views);
+
+// Reads the optional `lengths` [B] (i32, any stride) into one count per row: T when absent.
+// Returns invalid_argument naming the row when a length lies outside [0, T].
+Status read_lengths(const TensorView& lengths, int64_t B, int64_t T, std::vector<int64_t>& out);
+
+}  // namespace braid::cpu

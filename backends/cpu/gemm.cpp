@@ -1,0 +1,114 @@
+// backends/cpu/gemm.cpp — the CPU backend's one matrix product (gemm.h), in three twins:
+//
+//   C[m, n] = alpha · Σ_k A[m, k] · B[n, k] + beta · C[m, n]        ("NT", row-major)
+//
+// naive : the triple loop with fp32 accumulation; the reference the other two are tested against.
+// eigen : Eigen::Map over the row-major operands (outer strides lda/ldb/ldc), A · Bᵀ.
+// onednn: oneDNN's C API `dnnl_sgemm('N', 'T', ...)`, which is row-major (oneDNN 2.x dnnl.h).
+//
+// BLAS convention: beta == 0 means C is write-only (NaN or garbage in C never propagates).
+// K == 0 is an empty sum: C ← beta · C. This is the only file that includes Eigen or oneDNN.
+#include "backends/cpu/gemm.h"
+
+#include <algorithm>
+
+#include <Eigen/Core>
+
+#include "core/status.h"
+
+#ifdef BRAID_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
+namespace braid {
+namespace {
+
+// C ← beta · C for the K == 0 case (beta == 0 writes zeros).
+void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = beta == 0.0f ? 0.0f : beta * C[m * ldc + n];
+}
+
+void gemm_naive(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                int64_t ldb, float beta, float* C, int64_t ldc) {
+#pragma omp parallel for
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t n = 0; n < N; ++n) {
+      float acc = 0.0f;  // fp32 accumulation in k order
+      for (int64_t k = 0; k < K; ++k) acc += A[m * lda + k] * B[n * ldb + k];
+      float& c = C[m * ldc + n];
+      c = beta == 0.0f ? alpha * acc : alpha * acc + beta * c;
+    }
+  }
+}
+
+void gemm_eigen(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                int64_t ldb, float beta, float* C, int64_t ldc) {
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using Stride = Eigen::OuterStride<>;
+  Eigen::Map<const RowMajor, 0, Stride> a(A, M, K, Stride(lda));  // [M, K]
+  Eigen::Map<const RowMajor, 0, Stride> b(B, N, K, Stride(ldb));  // [N, K]
+  Eigen::Map<RowMajor, 0, Stride> c(C, M, N, Stride(ldc));        // [M, N]
+  if (beta == 0.0f) {
+    c.noalias() = alpha * (a * b.transpose());
+  } else {
+    if (beta != 1.0f) c *= beta;
+    c.noalias() += alpha * (a * b.transpose());
+  }
+}
+
+#ifdef BRAID_HAVE_ONEDNN
+void gemm_onednn(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                 int64_t ldb, float beta, float* C, int64_t ldc) {
+  // Row-major: A is [M, K] as stored ('N'), B is stored [N, K] and used transposed ('T').
+  const dnnl_status_t st = dnnl_sgemm('N', 'T', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  BRAID_CHECK(st == dnnl_success, "dnnl_sgemm failed with status ", static_cast<int>(st), " for M=", M, " N=", N,
+              " K=", K, " lda=", lda, " ldb=", ldb, " ldc=", ldc);
+}
+#endif
+
+}  // namespace
+
+const char* gemm_impl_name(GemmImpl impl) {
+  switch (impl) {
+    case GemmImpl::best: return "best";
+    case GemmImpl::onednn: return "onednn";
+    case GemmImpl::eigen: return "eigen";
+    case GemmImpl::naive: return "naive";
+  }
+  return "?";
+}
+
+bool gemm_impl_available(GemmImpl impl) {
+#ifdef BRAID_HAVE_ONEDNN
+  (void)impl;
+  return true;
+#else
+  return impl != GemmImpl::onednn;
+#endif
+}
+
+void gemm_nt(GemmImpl impl, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+             const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  BRAID_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm_nt: negative size M=", M, " N=", N, " K=", K);
+  // A single row's stride is never used; normalise it so callers may pass any view's stride.
+  if (M == 1) lda = std::max(lda, K), ldc = std::max(ldc, N);
+  if (N == 1) ldb = std::max(ldb, K);
+  BRAID_CHECK(lda >= K && ldb >= K && ldc >= N, "gemm_nt: leading dimensions lda=", lda, " ldb=", ldb, " ldc=", ldc,
+              " too small for K=", K, " N=", N);
+  if (M == 0 || N == 0) return;
+  if (K == 0) return scale_c(M, N, beta, C, ldc);
+  switch (impl) {
+    case GemmImpl::naive: return gemm_naive(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case GemmImpl::eigen: return gemm_eigen(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    case GemmImpl::best:
+    case GemmImpl::onednn:
+#ifdef BRAID_HAVE_ONEDNN
+      return gemm_onednn(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+      return gemm_eigen(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);  // documented fallback (gemm.h)
+#endif
+  }
+}
+
+}  // namespace braid
