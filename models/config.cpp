@@ -500,9 +500,10 @@ Mamba2Spec build_mamba2(const Ctx& c) {
   const Scheme& k = *c.def.scheme;
   Mamba2Spec m;
   const int64_t di = inner_dim(c, k.expand);
-  const std::string product = c.family == Family::mamba2 || c.family == Family::mamba
-                                  ? str(k.n_heads, " * ", k.head_dim, " != ", k.expand, " * hidden_size")
-                                  : str(k.head_dim, " * ", k.n_heads, " != ", k.expand, " * hidden_size");
+  // The product is named as each family's own message names it.
+  const bool heads_first = c.def.scheme == &kBare;
+  const std::string product = heads_first ? str(k.n_heads, " * ", k.head_dim, " != ", k.expand, " * hidden_size")
+                                          : str(k.head_dim, " * ", k.n_heads, " != ", k.expand, " * hidden_size");
   if (c.family == Family::mamba2) {
     // HF: num_heads 128, head_dim 64, taken verbatim.
     m.n_heads = r.positive(k.n_heads, 128);
@@ -537,8 +538,8 @@ Mamba2Spec build_mamba2(const Ctx& c) {
   }
   if (m.head_dim <= 0) r.error(str(k.head_dim, " must be positive, got ", m.head_dim));
   if (m.head_dim * m.n_heads != di)
-    r.error(str(product, " (", m.head_dim, " * ", m.n_heads, " = ", m.head_dim * m.n_heads, ", ", k.expand,
-                " * hidden_size = ", di, ")"),
+    r.error(str(product, " (", heads_first ? m.n_heads : m.head_dim, " * ", heads_first ? m.head_dim : m.n_heads, " = ",
+                m.head_dim * m.n_heads, ", ", k.expand, " * hidden_size = ", di, ")"),
             str("the SSM width is split into ", k.n_heads, " heads of ", k.head_dim, " channels"));
   m.d_inner = di;
   m.n_groups = r.positive(k.n_groups, c.family == Family::mamba2 ? 8 : 1);
