@@ -1,43 +1,12 @@
 #include "models/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <vector>
 
+#include "models/io/atomic_file.h"
 #include "models/io/safetensors.h"
 
 namespace braid {
-
-void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) fail(path, ": cannot write (", std::strerror(errno), ")");
-  const char* p = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      ::close(fd);
-      std::remove(tmp.c_str());
-      fail(path, ": write failed (", std::strerror(errno), ")");
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    std::remove(tmp.c_str());
-    fail(path, ": fsync failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail(path, ": rename failed (", std::strerror(errno), ")");
-  }
-}
 
 void save_checkpoint(const HybridModel& model, const nlohmann::json& config, const std::string& dir, DType dtype) {
   std::error_code ec;
@@ -59,7 +28,10 @@ void save_checkpoint(const HybridModel& model, const nlohmann::json& config, con
     tensors.push_back(SafetensorsWrite{d.name, dtype, d.shape, blobs.back().data()});
   }
   write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
-  write_text_atomic(dir + "/config.json", config.dump(2) + "\n");
+  const std::string text = config.dump(2) + "\n";
+  AtomicFile f(dir + "/config.json");
+  f.write(text.data(), text.size());
+  f.commit();
 }
 
 }  // namespace braid

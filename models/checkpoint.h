@@ -15,7 +15,4 @@ namespace braid {
 // creating it if needed. Errors name the path.
 void save_checkpoint(const HybridModel& model, const nlohmann::json& config, const std::string& dir, DType dtype);
 
-// Writes text to path atomically (temp file in the same directory, fsync, rename).
-void write_text_atomic(const std::string& path, const std::string& text);
-
 }  // namespace braid

@@ -52,7 +52,7 @@ int64_t no_state_bytes(const LayerSpec&, int64_t) { return 0; }
 
 }  // namespace
 
-const MixerEntry kAttentionMixer{MixerKind::attention, "attention", attention_forward, attention_alloc_cache,
+extern const MixerEntry kAttentionMixer{MixerKind::attention, "attention", attention_forward, attention_alloc_cache,
                                  attention_kv_bytes,   no_state_bytes, nullptr};
 
 }  // namespace braid

@@ -29,8 +29,8 @@ void no_ffn(const LayerCall&) {}
 
 }  // namespace
 
-const FfnEntry kMlpFfn{FfnKind::mlp, "mlp", mlp_forward};
-const FfnEntry kMoeFfn{FfnKind::moe, "moe", moe_forward};
-const FfnEntry kNoFfn{FfnKind::none, "none", no_ffn};
+extern const FfnEntry kMlpFfn{FfnKind::mlp, "mlp", mlp_forward};
+extern const FfnEntry kMoeFfn{FfnKind::moe, "moe", moe_forward};
+extern const FfnEntry kNoFfn{FfnKind::none, "none", no_ffn};
 
 }  // namespace braid

@@ -83,7 +83,7 @@ int64_t mamba_state_bytes(const LayerSpec& spec, int64_t elem) {
 
 }  // namespace
 
-const MixerEntry kMambaMixer{MixerKind::mamba, "mamba", mamba_forward, mamba_alloc_cache,
+extern const MixerEntry kMambaMixer{MixerKind::mamba, "mamba", mamba_forward, mamba_alloc_cache,
                              no_kv_bytes,      mamba_state_bytes, derive_decay_rates};
 
 }  // namespace braid

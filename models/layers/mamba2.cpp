@@ -65,7 +65,7 @@ int64_t mamba2_state_bytes(const LayerSpec& spec, int64_t elem) {
 
 }  // namespace
 
-const MixerEntry kMamba2Mixer{MixerKind::mamba2, "mamba2", mamba2_forward, mamba2_alloc_cache,
+extern const MixerEntry kMamba2Mixer{MixerKind::mamba2, "mamba2", mamba2_forward, mamba2_alloc_cache,
                               no_kv_bytes,        mamba2_state_bytes, derive_decay_rates};
 
 }  // namespace braid
