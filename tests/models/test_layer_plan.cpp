@@ -290,6 +290,9 @@ TEST_CASE("HF per-layer lists: layers_block_type and layer_types") {
   bamba["attn_layer_indices"] = {1};
   bamba["layer_types"] = {"linear_attention", "linear_attention", "full_attention"};
   CHECK_HAS_ALL(error_of(bamba), "layer_types puts attention at {2} but attn_layer_indices puts it at {1}");
+  json empty = tiny_bamba(2);  // attn_layer_indices: [] states "no attention" explicitly
+  empty["layer_types"] = {"full_attention", "linear_attention"};
+  CHECK_HAS_ALL(error_of(empty), "layer_types puts attention at {0} but attn_layer_indices puts it at {}");
   // braid's layer_mixers overrides without that check.
   bamba["layer_mixers"] = {"mamba2", "mamba2", "attention"};
   CHECK(mixers(ModelConfig::from_json(bamba, "x")) == "22A");
