@@ -39,7 +39,8 @@ AtomicFile::AtomicFile(const std::string& path) : path_(path), tmp_(path + ".tmp
   if (fd_ >= 0) return;
   const int err = errno;
   const std::string dir = parent_dir(path);
-  if (err == ENOENT || err == ENOTDIR)
+  std::error_code ec;
+  if ((err == ENOENT || err == ENOTDIR) && !std::filesystem::is_directory(dir, ec))
     fail(path, ": cannot write, directory '", dir, "' does not exist");
   fail(path, ": cannot create '", tmp_, "' (", std::strerror(err), ")");
 }

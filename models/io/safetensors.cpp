@@ -188,9 +188,11 @@ void check_directory(const std::string& dir) {
   if (st.type() != fs::file_type::directory) fail(dir, ": not a directory (expected a checkpoint directory)");
 }
 
+// True unless `p` is definitely absent; an unreadable entry counts as present so that
+// opening it reports the real reason (e.g. permission denied).
 bool is_file(const std::string& p) {
   std::error_code ec;
-  return fs::exists(p, ec);
+  return fs::status(p, ec).type() != fs::file_type::not_found;
 }
 
 // A shard name must stay inside the checkpoint directory.
