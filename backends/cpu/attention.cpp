@@ -70,7 +70,7 @@ Status CpuBackend::attention(const AttentionArgs& a) {
   const TensorView& keys = cached ? a.k_cache : a.k;    // [B, S or T, Hkv, P]
   const TensorView& values = cached ? a.v_cache : a.v;  // [B, S or T, Hkv, P]
 
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (B * Hq * T * (T + S) * P >= cpu::kOmpMinWork)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < Hq; ++i) {
       const int64_t j = i / heads_per_kv;  // kv head of query head i

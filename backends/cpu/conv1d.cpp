@@ -26,7 +26,7 @@ Status CpuBackend::conv1d(const Conv1dArgs& a) {
   BRAID_RETURN_IF_ERROR(cpu::read_lengths(a.lengths, B, T, n));
   const bool has_state = a.state.defined();
 
-#pragma omp parallel for
+#pragma omp parallel for if (B * T * C * K >= cpu::kOmpMinWork)
   for (int64_t b = 0; b < B; ++b) {
     // The input at time tau of this call, tau ∈ [−(K−1), n[b]): x, else the state, else zero.
     auto u = [&](int64_t tau, int64_t c) -> float {
@@ -63,7 +63,7 @@ Status CpuBackend::conv1d_step(const Conv1dArgs& a) {
       "conv1d_step", {{&a.x, "x"}, {&a.w, "w"}, {&a.bias, "bias"}, {&a.state, "state"}, {&a.y, "y"}}));
   const int64_t B = a.x.dim(0), C = a.x.dim(2), K = a.w.dim(1);
 
-#pragma omp parallel for
+#pragma omp parallel for if (B * C * K >= cpu::kOmpMinWork)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t c = 0; c < C; ++c) {
       const float xv = *cpu::at(a.x, {b, 0, c});  // the new token

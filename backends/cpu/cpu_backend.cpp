@@ -47,7 +47,7 @@ Status CpuBackend::add(const AddArgs& args) {
   BRAID_RETURN_IF_ERROR(cpu::require_f32("add", {{&args.a, "a"}, {&args.b, "b"}, {&args.out, "out"}}));
   const TensorView a = args.a.as_2d(), b = args.b.as_2d(), out = args.out.as_2d();  // [M, D]
   const int64_t M = a.dim(0), D = a.dim(1);
-#pragma omp parallel for
+#pragma omp parallel for if (M * D >= cpu::kOmpMinWork)
   for (int64_t m = 0; m < M; ++m) {
     const float* ar = a.ptr<float>() + m * a.stride[0];
     const float* br = b.ptr<float>() + m * b.stride[0];

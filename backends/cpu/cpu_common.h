@@ -15,6 +15,11 @@
 
 namespace braid::cpu {
 
+// Work (roughly: multiply-adds) below which a loop stays serial. Waking an OpenMP team costs
+// microseconds, and far more on an oversubscribed machine, which dwarfs the tiny loops of
+// decode steps and unit tests. Each `#pragma omp parallel for` carries `if (work >= kOmpMinWork)`.
+inline constexpr int64_t kOmpMinWork = 32768;
+
 // Pointer to element `idx` of a float view, using the view's strides (elements).
 inline float* at(const TensorView& v, std::initializer_list<int64_t> idx) { return v.ptr<float>() + v.offset(idx); }
 

@@ -23,7 +23,7 @@ Status CpuBackend::embedding(const EmbeddingArgs& a) {
       if (id < 0 || id >= V)
         return invalid_argument("token id ", id, " at [", b, ", ", t, "] is outside the vocabulary [0, ", V, ")");
     }
-#pragma omp parallel for
+#pragma omp parallel for if (B * T * D >= cpu::kOmpMinWork)
   for (int64_t m = 0; m < B * T; ++m) {  // m = b·T + t
     const float* row = a.table.ptr<float>() + cpu::index_at(a.ids, m) * D;  // [D]
     std::memcpy(a.out.ptr<float>() + m * D, row, static_cast<size_t>(D) * sizeof(float));

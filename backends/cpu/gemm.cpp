@@ -14,6 +14,7 @@
 
 #include <Eigen/Core>
 
+#include "backends/cpu/cpu_common.h"
 #include "core/status.h"
 
 #ifdef BRAID_HAVE_ONEDNN
@@ -31,7 +32,7 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
 
 void gemm_naive(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
                 int64_t ldb, float beta, float* C, int64_t ldc) {
-#pragma omp parallel for
+#pragma omp parallel for if (M * N * K >= cpu::kOmpMinWork)
   for (int64_t m = 0; m < M; ++m) {
     for (int64_t n = 0; n < N; ++n) {
       float acc = 0.0f;  // fp32 accumulation in k order

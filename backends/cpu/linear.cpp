@@ -19,7 +19,7 @@ Status CpuBackend::linear(const LinearArgs& a) {
   gemm_nt(options().gemm, M, N, K, 1.0f, x.ptr<float>(), x.stride[0], a.w.ptr<float>(), K, 0.0f, y.ptr<float>(),
           y.stride[0]);
   if (a.bias.defined()) {
-#pragma omp parallel for
+#pragma omp parallel for if (M * N >= cpu::kOmpMinWork)
     for (int64_t m = 0; m < M; ++m) {
       float* yr = y.ptr<float>() + m * y.stride[0];  // [N]
       for (int64_t n = 0; n < N; ++n) yr[n] += cpu::vec_or(a.bias, n, 0.0f);

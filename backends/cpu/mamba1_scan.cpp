@@ -58,7 +58,7 @@ Status CpuBackend::mamba1_scan(const Mamba1ScanArgs& a) {
   BRAID_RETURN_IF_ERROR(cpu::read_lengths(a.lengths, B, T, n));
   const float* A = a.A.ptr<float>();  // [Di, N], contiguous (validate)
 
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (B * T * Di * N >= cpu::kOmpMinWork)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t d = 0; d < Di; ++d) {
       // h [N]: this channel's state, from `state` or zero.
@@ -94,7 +94,7 @@ Status CpuBackend::mamba1_step(const Mamba1ScanArgs& a) {
   const float* A = a.A.ptr<float>();  // [Di, N]
 
   // One token (t = 0), updating state [B, Di, N] in place.
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (B * Di * N >= cpu::kOmpMinWork)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t d = 0; d < Di; ++d) {
       float* h = a.state.ptr<float>() + (b * Di + d) * N;  // [N]

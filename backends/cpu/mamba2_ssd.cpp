@@ -72,7 +72,7 @@ Status CpuBackend::mamba2_ssd(const Mamba2SsdArgs& a) {
   BRAID_RETURN_IF_ERROR(cpu::read_lengths(a.lengths, B, T, n));
   const GemmImpl impl = options().gemm;
 
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (B * T * H * P * N >= cpu::kOmpMinWork)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h) {
       const int64_t g = h / (H / G);                                    // B/C group of head h
@@ -154,7 +154,7 @@ Status CpuBackend::mamba2_step(const Mamba2SsdArgs& a) {
   const int64_t G = a.Bm.dim(2), N = a.Bm.dim(3);
 
   // One token (t = 0), updating state [B, H, P, N] in place.
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (B * H * P * N >= cpu::kOmpMinWork)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h) {
       const int64_t g = h / (H / G);

@@ -30,7 +30,7 @@ Status CpuBackend::moe_router(const MoeRouterArgs& a) {
   float* weights = a.weights.ptr<float>();  // [M, k] contiguous (validate)
   int32_t* ids = a.ids.ptr<int32_t>();      // [M, k] contiguous (validate)
 
-#pragma omp parallel for
+#pragma omp parallel for if (M * X >= cpu::kOmpMinWork)
   for (int64_t m = 0; m < M; ++m) {
     const float* l = a.logits.ptr<float>() + m * a.logits.stride[0];  // [X]
     // p = softmax(l), fp32

@@ -25,7 +25,7 @@ Status CpuBackend::rmsnorm(const RmsNormArgs& a) {
   const int64_t gs = a.group_size == 0 ? D : a.group_size;  // channels per group
   const bool gated = z.defined();
 
-#pragma omp parallel for
+#pragma omp parallel for if (M * D >= cpu::kOmpMinWork)
   for (int64_t m = 0; m < M; ++m) {
     const float* xr = x.ptr<float>() + m * x.stride[0];                  // [D]
     const float* zr = gated ? z.ptr<float>() + m * z.stride[0] : nullptr;  // [D]

@@ -26,7 +26,7 @@ Status CpuBackend::rotary(const RotaryArgs& a) {
   for (int64_t j = 0; j < half; ++j)
     inv_freq[j] = 1.0f / std::pow(a.theta, static_cast<float>(2 * j) / static_cast<float>(a.rot_dim));
 
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (B * T * Hx * a.rot_dim >= cpu::kOmpMinWork)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = 0; t < T; ++t) {
       const float pos = static_cast<float>(cpu::index_at(a.positions, a.positions.offset({b, t})));

@@ -23,7 +23,7 @@ Status CpuBackend::swiglu_mlp(const SwigluMlpArgs& a) {
           gate.data(), F);
   gemm_nt(options().gemm, M, F, D, 1.0f, x.ptr<float>(), x.stride[0], a.w_up.ptr<float>(), a.w_up.stride[0], 0.0f,
           up.data(), F);
-#pragma omp parallel for
+#pragma omp parallel for if (M * F >= cpu::kOmpMinWork)
   for (int64_t q = 0; q < M * F; ++q) gate[q] = cpu::silu(gate[q]) * up[q];  // hidden [M, F]
   // out = hidden · w_downᵀ   [M, D] = [M, F] · [D, F]ᵀ   (out contiguous)
   gemm_nt(options().gemm, M, D, F, 1.0f, gate.data(), F, a.w_down.ptr<float>(), a.w_down.stride[0], 0.0f,
