@@ -51,7 +51,7 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
-Result braid(const std::string& args) {
+Result run_braid(const std::string& args) {
   const char* bin = std::getenv("BRAID_BIN");
   REQUIRE_MESSAGE(bin, "BRAID_BIN is not set (meson test sets it)");
   TempDir tmp;
@@ -69,7 +69,7 @@ const fs::path kTinyConfig = fs::path(BRAID_SOURCE_ROOT) / "models/configs/tiny-
 
 // A small valid checkpoint made by `braid init`.
 fs::path make_checkpoint(const fs::path& dir) {
-  const Result r = braid("init --config " + kTinyConfig.string() + " --out " + dir.string() + " --seed 3");
+  const Result r = run_braid("init --config " + kTinyConfig.string() + " --out " + dir.string() + " --seed 3");
   REQUIRE_MESSAGE(r.rc == 0, r.err);
   return dir;
 }
@@ -92,7 +92,7 @@ void check_clean_error(const Result& r, std::initializer_list<std::string> needl
 void check_forward_fails(const fs::path& model, const fs::path& ids, std::initializer_list<std::string> needles) {
   TempDir out;
   const fs::path logits = out.path / "logits.npy";
-  const Result r = braid("forward --model " + model.string() + " --input " + ids.string() + " --output " + logits.string());
+  const Result r = run_braid("forward --model " + model.string() + " --input " + ids.string() + " --output " + logits.string());
   check_clean_error(r, needles);
   CHECK(!fs::exists(logits));
   CHECK(!fs::exists(logits.string() + ".tmp"));
@@ -117,7 +117,7 @@ TEST_CASE("init, describe, forward and generate on the bundled tiny hybrid") {
   CHECK(fs::exists(ckpt / "config.json"));
   CHECK(fs::exists(ckpt / "model.safetensors"));
 
-  Result d = braid("describe --model " + ckpt.string() + " --json");
+  Result d = run_braid("describe --model " + ckpt.string() + " --json");
   REQUIRE(d.rc == 0);
   const json dj = json::parse(d.out);
   for (const char* key : {"params_total", "params_active", "kv_cache_bytes", "ssm_state_bytes", "layers"})
@@ -130,13 +130,13 @@ TEST_CASE("init, describe, forward and generate on the bundled tiny hybrid") {
   CHECK(dj["params_active"].get<int64_t>() < dj["params_total"].get<int64_t>());
 
   write_ids(tmp.path / "ids.npy", {1, 2, 3, 4, 5, 6}, {2, 3});
-  Result f = braid("forward --model " + ckpt.string() + " --input " + (tmp.path / "ids.npy").string() + " --output " +
+  Result f = run_braid("forward --model " + ckpt.string() + " --input " + (tmp.path / "ids.npy").string() + " --output " +
                    (tmp.path / "logits.npy").string());
   REQUIRE_MESSAGE(f.rc == 0, f.err);
   const braid::NpyArray logits = braid::read_npy((tmp.path / "logits.npy").string());
   CHECK(logits.shape == braid::Shape{2, 3, 512});
 
-  Result g = braid("generate --model " + ckpt.string() + " --prompt-ids 1,2,3 --max-new-tokens 5 --json");
+  Result g = run_braid("generate --model " + ckpt.string() + " --prompt-ids 1,2,3 --max-new-tokens 5 --json");
   REQUIRE_MESSAGE(g.rc == 0, g.err);
   const std::string last = g.out.substr(g.out.find_last_of('\n', g.out.size() - 2) + 1);
   const json gj = json::parse(last);
@@ -146,12 +146,12 @@ TEST_CASE("init, describe, forward and generate on the bundled tiny hybrid") {
   // The same seed gives the same sampled tokens.
   const std::string sampled = "generate --model " + ckpt.string() +
                               " --prompt-ids 4,5 --max-new-tokens 6 --temperature 0.8 --top-k 20 --top-p 0.9 --seed 9 --json";
-  CHECK(braid(sampled).out == braid(sampled).out);
+  CHECK(run_braid(sampled).out == run_braid(sampled).out);
 }
 
 TEST_CASE("describe: Jamba-v0.1 is 51.6B total / 12.1B active with a 4 GiB KV cache at 256K tokens") {
   const fs::path cfg = fs::path(BRAID_SOURCE_ROOT) / "models/configs/jamba-v0.1.json";
-  Result r = braid("describe --model " + cfg.string() + " --context 262144 --json");
+  Result r = run_braid("describe --model " + cfg.string() + " --context 262144 --json");
   REQUIRE_MESSAGE(r.rc == 0, r.err);
   const json j = json::parse(r.out);
   CHECK(std::llround(j["params_total"].get<double>() / 1e8) == 516);
@@ -163,7 +163,7 @@ TEST_CASE("describe: Jamba-v0.1 is 51.6B total / 12.1B active with a 4 GiB KV ca
   all_attention["attn_layer_period"] = 1;
   all_attention["attn_layer_offset"] = 0;
   write_file(tmp.path / "config.json", all_attention.dump());
-  r = braid("describe --model " + (tmp.path / "config.json").string() + " --context 262144 --json");
+  r = run_braid("describe --model " + (tmp.path / "config.json").string() + " --context 262144 --json");
   REQUIRE_MESSAGE(r.rc == 0, r.err);
   CHECK(json::parse(r.out)["kv_cache_bytes"].get<int64_t>() == 32ll << 30);
 }
@@ -254,9 +254,9 @@ TEST_CASE("bad input: token ids outside the vocabulary or negative") {
   check_forward_fails(ckpt, tmp.path / "big.npy", {"big.npy", "512", "[0, 2]"});
   write_ids(tmp.path / "neg.npy", {-4, 2}, {2, 1});
   check_forward_fails(ckpt, tmp.path / "neg.npy", {"neg.npy", "-4"});
-  check_clean_error(braid("generate --model " + ckpt.string() + " --prompt-ids 1,9999 --max-new-tokens 2"),
+  check_clean_error(run_braid("generate --model " + ckpt.string() + " --prompt-ids 1,9999 --max-new-tokens 2"),
                     {"--prompt-ids", "9999"});
-  check_clean_error(braid("generate --model " + ckpt.string() + " --prompt-ids 1,-2 --max-new-tokens 2"),
+  check_clean_error(run_braid("generate --model " + ckpt.string() + " --prompt-ids 1,-2 --max-new-tokens 2"),
                     {"--prompt-ids", "-2"});
 }
 
@@ -265,7 +265,7 @@ TEST_CASE("bad input: empty input") {
   const fs::path ckpt = make_checkpoint(tmp.path / "m");
   write_ids(tmp.path / "empty.npy", {}, {1, 0});
   check_forward_fails(ckpt, tmp.path / "empty.npy", {"empty.npy", "empty"});
-  check_clean_error(braid("generate --model " + ckpt.string() + " --prompt-ids '' --max-new-tokens 2"),
+  check_clean_error(run_braid("generate --model " + ckpt.string() + " --prompt-ids '' --max-new-tokens 2"),
                     {"--prompt-ids", "empty"});
 }
 
@@ -274,7 +274,7 @@ TEST_CASE("bad input: a missing directory") {
   write_ids(tmp.path / "ids.npy", {1, 2}, {1, 2});
   const fs::path missing = tmp.path / "no-such-model";
   check_forward_fails(missing, tmp.path / "ids.npy", {"no-such-model"});
-  check_clean_error(braid("describe --model " + missing.string()), {"no-such-model"});
-  check_clean_error(braid("generate --model " + missing.string() + " --prompt-ids 1 --max-new-tokens 1"),
+  check_clean_error(run_braid("describe --model " + missing.string()), {"no-such-model"});
+  check_clean_error(run_braid("generate --model " + missing.string() + " --prompt-ids 1 --max-new-tokens 1"),
                     {"no-such-model"});
 }
