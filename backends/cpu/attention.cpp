@@ -70,6 +70,8 @@ Status CpuBackend::attention(const AttentionArgs& a) {
   const TensorView& keys = cached ? a.k_cache : a.k;    // [B, S or T, Hkv, P]
   const TensorView& values = cached ? a.v_cache : a.v;  // [B, S or T, Hkv, P]
 
+  // One task per (row, query head): scores [nq, nk] and Vᵀ [P, nk] are its private scratch.
+  // Query heads sharing a kv head redo the Vᵀ copy; the reference prefers that to coupling tasks.
 #pragma omp parallel for collapse(2) if (B * Hq * T * (T + S) * P >= cpu::kOmpMinWork)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < Hq; ++i) {

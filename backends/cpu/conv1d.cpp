@@ -47,6 +47,9 @@ Status CpuBackend::conv1d(const Conv1dArgs& a) {
     }
     // New state [K−1, C]: entry i is element n[b] + i of (old state [K−1] ++ valid x [n[b]]).
     // Ascending i reads only entries ≥ i of the old state, none of them overwritten yet.
+    // Worked example, K = 4 (state s0 s1 s2):
+    //   n = 0:  s0 s1 s2   (unchanged)        n = 2:  s2 x0 x1
+    //   n = 1:  s1 s2 x0                      n = 5:  x2 x3 x4
     if (has_state) {
       for (int64_t i = 0; i < K - 1; ++i) {
         const int64_t src = n[b] + i;  // index into the concatenation

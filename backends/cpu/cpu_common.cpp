@@ -1,4 +1,7 @@
 // backends/cpu/cpu_common.cpp — the shared checks declared in cpu_common.h.
+//
+// Both return a Status instead of aborting: a bf16 input is a capability gap the caller can fix
+// by converting (not_supported), and a bad `lengths` entry is caller data (invalid_argument).
 #include "backends/cpu/cpu_common.h"
 
 namespace braid::cpu {

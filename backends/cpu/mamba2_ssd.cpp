@@ -15,6 +15,13 @@
 //   Y_off[i]  = in[i] · (S · C_i)                                    inter-chunk term
 //   Y_diag[i] = Σ_{j≤i} (C_i · B_j) · seg[i, j] · Δ_j · x_j           intra-chunk quadratic term
 //   S         ← in[L−1] · S + Σ_j seg[L−1, j] · Δ_j · x_j ⊗ B_j       state passed to the next chunk
+// For L = 4 the decay matrix seg (the paper's L = exp(segsum(ã))) is lower triangular:
+//        j=0            j=1        j=2     j=3
+//   i=0  1              ·          ·       ·
+//   i=1  e^{ã1}         1          ·       ·
+//   i=2  e^{ã1+ã2}      e^{ã2}     1       ·
+//   i=3  e^{ã1+ã2+ã3}   e^{ã2+ã3}  e^{ã3}  1
+// and in[i] = e^{ã0+…+ãi} is seg extended by one column to the state entering the chunk.
 // in[i] and seg[L−1, j] are the "exp(cum_i)" and "exp(cum_last − cum_j)" of the paper. Each
 // segment sum is accumulated directly rather than as a difference of two cumulative sums, so a
 // long chunk loses no precision (HF's `segment_sum` does the same).

@@ -84,6 +84,8 @@ Status CpuBackend::moe_experts(const MoeExpertsArgs& a) {
   for (int64_t m = 0; m < M; ++m)
     for (int64_t i = 0; i < k; ++i) routed[id_at(m, i)].push_back({m, i});
 
+  // Experts run one after another (they all accumulate into `out`); the parallelism, if any,
+  // is inside the GEMM helper. Each token's sum is therefore taken in increasing expert index.
   float* out = a.out.ptr<float>();  // [M, D] contiguous, accumulated in fp32
   std::fill_n(out, M * D, 0.0f);
   for (int64_t e = 0; e < X; ++e) {
