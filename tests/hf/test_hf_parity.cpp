@@ -50,7 +50,7 @@ void check_logits(const fs::path& dir, GemmImpl gemm) {
   std::vector<float> got(static_cast<size_t>(logits.numel()));
   be.download(got.data(), logits.view().data, got.size() * sizeof(float));
   const test::Comparison c = test::compare(got.data(), ref.data(), static_cast<int64_t>(got.size()));
-  MESSAGE(dir.filename().string() << " [" << gemm_impl_name(gemm) << "]: logits rel L2 = " << c.rel_l2
+  MESSAGE(dir.filename().string() << " [" << std::string(gemm_impl_name(gemm)) << "]: logits rel L2 = " << c.rel_l2
                                   << ", max abs = " << c.max_abs);
   test::check_close(got, ref, test::kRelL2Model, dir.filename().string() + " logits");
 }
