@@ -1,0 +1,75 @@
+// backends/cuda — every layer contract on NVIDIA GPUs (sm_90 first, PTX fallback), through the
+// same interface and validators as the CPU reference (core/backend.h).
+//
+// Storage dtypes: f32 and bf16 for activations and weights, fp32 accumulation everywhere; the
+// recurrent SSM state is fp32 by default (CudaOptions::state_dtype). GEMMs go through cuBLAS.
+// The stream, the cuBLAS handle and the workspace belong to the backend object: no globals, no
+// getenv. Every CUDA and cuBLAS call is checked; failures throw braid::Error with file:line.
+// Contracts are asynchronous on the backend's stream; upload/download synchronise.
+//
+// This header is plain C++ (no CUDA types), so host code can create a CudaBackend without the
+// CUDA headers. Kernels reach the stream and handles through backends/cuda/cuda_context.cuh.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/backend.h"
+
+namespace braid {
+
+struct CudaOptions {
+  int device = 0;
+  DType state_dtype = DType::f32;  // dtype of recurrent SSM states the backend allocates
+};
+
+// Number of usable CUDA devices; 0 when there is no driver or no device (never throws).
+int cuda_device_count();
+// Why CUDA cannot be used here ("no CUDA device: <driver message>"), or "" when it can.
+std::string cuda_unavailable_reason();
+
+struct CudaContext;  // stream, cuBLAS handle, workspace (backends/cuda/cuda_context.cuh)
+
+class CudaBackend final : public Backend {
+ public:
+  // Throws braid::Error naming the device when it cannot be opened.
+  explicit CudaBackend(CudaOptions opts = {});
+  ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  std::string name() const override;  // "cuda:0"
+  Device device() const override { return Device::cuda; }
+  const CudaOptions& options() const { return opts_; }
+  CudaContext& context() const { return *ctx_; }
+
+  void* raw_alloc(size_t bytes) override;
+  void raw_free(void* p) override;
+  void upload(void* dst, const void* host_src, size_t bytes) override;
+  void download(void* host_dst, const void* src, size_t bytes) override;
+  void fill_zero(const TensorView& t) override;
+  void synchronize() override;
+
+  Status embedding(const EmbeddingArgs&) override;
+  Status rmsnorm(const RmsNormArgs&) override;
+  Status linear(const LinearArgs&) override;
+  Status rotary(const RotaryArgs&) override;
+  Status attention(const AttentionArgs&) override;
+  Status conv1d(const Conv1dArgs&) override;
+  Status conv1d_step(const Conv1dArgs&) override;
+  Status mamba1_scan(const Mamba1ScanArgs&) override;
+  Status mamba1_step(const Mamba1ScanArgs&) override;
+  Status mamba2_ssd(const Mamba2SsdArgs&) override;
+  Status mamba2_step(const Mamba2SsdArgs&) override;
+  Status moe_router(const MoeRouterArgs&) override;
+  Status moe_experts(const MoeExpertsArgs&) override;
+  Status swiglu_mlp(const SwigluMlpArgs&) override;
+  Status add(const AddArgs&) override;
+  Status copy(const CopyArgs&) override;
+
+ private:
+  CudaOptions opts_;
+  std::unique_ptr<CudaContext> ctx_;
+};
+
+}  // namespace braid
