@@ -7,10 +7,10 @@
 
 namespace braid {
 
-inline constexpr std::array<std::string_view, 16> kContractNames = {
+inline constexpr auto kContractNames = std::to_array<std::string_view>({
     "embedding",   "rmsnorm",    "linear",      "rotary",      "attention",  "conv1d",
     "conv1d_step", "mamba1_scan", "mamba1_step", "mamba2_ssd", "mamba2_step", "moe_router",
     "moe_experts", "swiglu_mlp", "add",         "copy",
-};
+});
 
 }  // namespace braid
