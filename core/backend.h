@@ -27,6 +27,31 @@
 #include "core/contracts/swiglu_mlp.h"
 #include "core/tensor.h"
 
+// Every layer contract: X(method, Args, validator). This list is the one place a contract is
+// registered (house style P8): the Backend virtuals, the validate-then-dispatch functions
+// `run_<method>`, backend override declarations and the registry of names all expand from it.
+#define BRAID_FOR_EACH_CONTRACT(X)                 \
+  X(embedding, EmbeddingArgs, validate)            \
+  X(rmsnorm, RmsNormArgs, validate)                \
+  X(linear, LinearArgs, validate)                  \
+  X(rotary, RotaryArgs, validate)                  \
+  X(attention, AttentionArgs, validate)            \
+  X(conv1d, Conv1dArgs, validate)                  \
+  X(conv1d_step, Conv1dArgs, validate_step)        \
+  X(mamba1_scan, Mamba1ScanArgs, validate)         \
+  X(mamba1_step, Mamba1ScanArgs, validate_step)    \
+  X(mamba2_ssd, Mamba2SsdArgs, validate)           \
+  X(mamba2_step, Mamba2SsdArgs, validate_step)     \
+  X(moe_router, MoeRouterArgs, validate)           \
+  X(moe_experts, MoeExpertsArgs, validate)         \
+  X(swiglu_mlp, SwigluMlpArgs, validate)           \
+  X(add, AddArgs, validate)                        \
+  X(copy, CopyArgs, validate)
+
+// In a backend class: `BRAID_CONTRACT_OVERRIDES` declares an override of every contract.
+#define BRAID_CONTRACT_OVERRIDE(method, Args, validator) Status method(const Args&) override;
+#define BRAID_CONTRACT_OVERRIDES BRAID_FOR_EACH_CONTRACT(BRAID_CONTRACT_OVERRIDE)
+
 namespace braid {
 
 class Backend {
@@ -45,44 +70,20 @@ class Backend {
   virtual void fill_zero(const TensorView& t) = 0;  // t must be contiguous
   virtual void synchronize() {}
 
-  // Layer contracts (see each header for shapes and semantics).
-  virtual Status embedding(const EmbeddingArgs&) { return unsupported("embedding"); }
-  virtual Status rmsnorm(const RmsNormArgs&) { return unsupported("rmsnorm"); }
-  virtual Status linear(const LinearArgs&) { return unsupported("linear"); }
-  virtual Status rotary(const RotaryArgs&) { return unsupported("rotary"); }
-  virtual Status attention(const AttentionArgs&) { return unsupported("attention"); }
-  virtual Status conv1d(const Conv1dArgs&) { return unsupported("conv1d"); }
-  virtual Status conv1d_step(const Conv1dArgs&) { return unsupported("conv1d_step"); }
-  virtual Status mamba1_scan(const Mamba1ScanArgs&) { return unsupported("mamba1_scan"); }
-  virtual Status mamba1_step(const Mamba1ScanArgs&) { return unsupported("mamba1_step"); }
-  virtual Status mamba2_ssd(const Mamba2SsdArgs&) { return unsupported("mamba2_ssd"); }
-  virtual Status mamba2_step(const Mamba2SsdArgs&) { return unsupported("mamba2_step"); }
-  virtual Status moe_router(const MoeRouterArgs&) { return unsupported("moe_router"); }
-  virtual Status moe_experts(const MoeExpertsArgs&) { return unsupported("moe_experts"); }
-  virtual Status swiglu_mlp(const SwigluMlpArgs&) { return unsupported("swiglu_mlp"); }
-  virtual Status add(const AddArgs&) { return unsupported("add"); }
-  virtual Status copy(const CopyArgs&) { return unsupported("copy"); }
+  // Layer contracts (see each header for shapes and semantics), one virtual each.
+#define BRAID_CONTRACT_VIRTUAL(method, Args, validator) \
+  virtual Status method(const Args&) { return unsupported(#method); }
+  BRAID_FOR_EACH_CONTRACT(BRAID_CONTRACT_VIRTUAL)
+#undef BRAID_CONTRACT_VIRTUAL
 
  protected:
   Status unsupported(const char* contract) const { return not_supported(name(), ": ", contract, " is not implemented"); }
 };
 
-// Validate-then-dispatch entry points. Every caller uses these, never the virtuals directly.
-Status run_embedding(Backend& be, const EmbeddingArgs& a);
-Status run_rmsnorm(Backend& be, const RmsNormArgs& a);
-Status run_linear(Backend& be, const LinearArgs& a);
-Status run_rotary(Backend& be, const RotaryArgs& a);
-Status run_attention(Backend& be, const AttentionArgs& a);
-Status run_conv1d(Backend& be, const Conv1dArgs& a);
-Status run_conv1d_step(Backend& be, const Conv1dArgs& a);
-Status run_mamba1_scan(Backend& be, const Mamba1ScanArgs& a);
-Status run_mamba1_step(Backend& be, const Mamba1ScanArgs& a);
-Status run_mamba2_ssd(Backend& be, const Mamba2SsdArgs& a);
-Status run_mamba2_step(Backend& be, const Mamba2SsdArgs& a);
-Status run_moe_router(Backend& be, const MoeRouterArgs& a);
-Status run_moe_experts(Backend& be, const MoeExpertsArgs& a);
-Status run_swiglu_mlp(Backend& be, const SwigluMlpArgs& a);
-Status run_add(Backend& be, const AddArgs& a);
-Status run_copy(Backend& be, const CopyArgs& a);
+// Validate-then-dispatch entry points, `Status run_<method>(Backend&, const Args&)`. Every
+// caller uses these, never the virtuals directly.
+#define BRAID_CONTRACT_RUN(method, Args, validator) Status run_##method(Backend& be, const Args& a);
+BRAID_FOR_EACH_CONTRACT(BRAID_CONTRACT_RUN)
+#undef BRAID_CONTRACT_RUN
 
 }  // namespace braid

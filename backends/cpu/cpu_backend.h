@@ -31,22 +31,7 @@ class CpuBackend final : public Backend {
   void download(void* host_dst, const void* src, size_t bytes) override;
   void fill_zero(const TensorView& t) override;
 
-  Status embedding(const EmbeddingArgs&) override;
-  Status rmsnorm(const RmsNormArgs&) override;
-  Status linear(const LinearArgs&) override;
-  Status rotary(const RotaryArgs&) override;
-  Status attention(const AttentionArgs&) override;
-  Status conv1d(const Conv1dArgs&) override;
-  Status conv1d_step(const Conv1dArgs&) override;
-  Status mamba1_scan(const Mamba1ScanArgs&) override;
-  Status mamba1_step(const Mamba1ScanArgs&) override;
-  Status mamba2_ssd(const Mamba2SsdArgs&) override;
-  Status mamba2_step(const Mamba2SsdArgs&) override;
-  Status moe_router(const MoeRouterArgs&) override;
-  Status moe_experts(const MoeExpertsArgs&) override;
-  Status swiglu_mlp(const SwigluMlpArgs&) override;
-  Status add(const AddArgs&) override;
-  Status copy(const CopyArgs&) override;
+  BRAID_CONTRACT_OVERRIDES  // every contract of core/backend.h
 
  private:
   CpuOptions opts_;

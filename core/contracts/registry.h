@@ -1,16 +1,16 @@
-// Every layer contract, by name, with the entry points a backend overrides. Tests and the
-// parity suite walk this list, so adding a contract is one line here (house style P8).
+// Every layer contract, by name, in the order of BRAID_FOR_EACH_CONTRACT (core/backend.h).
+// Tests and the parity suite walk this list.
 #pragma once
 
 #include <array>
 #include <string_view>
 
+#include "core/backend.h"
+
 namespace braid {
 
-inline constexpr auto kContractNames = std::to_array<std::string_view>({
-    "embedding",   "rmsnorm",    "linear",      "rotary",      "attention",  "conv1d",
-    "conv1d_step", "mamba1_scan", "mamba1_step", "mamba2_ssd", "mamba2_step", "moe_router",
-    "moe_experts", "swiglu_mlp", "add",         "copy",
-});
+#define BRAID_CONTRACT_NAME(method, Args, validator) std::string_view(#method),
+inline constexpr auto kContractNames = std::to_array<std::string_view>({BRAID_FOR_EACH_CONTRACT(BRAID_CONTRACT_NAME)});
+#undef BRAID_CONTRACT_NAME
 
 }  // namespace braid
