@@ -48,4 +48,19 @@ Status require_f32(const char* contract, std::initializer_list<NamedView> views)
 // Returns invalid_argument naming the row when a length lies outside [0, T].
 Status read_lengths(const TensorView& lengths, int64_t B, int64_t T, std::vector<int64_t>& out);
 
+// The float inputs and output of a scan contract (Mamba1ScanArgs or Mamba2SsdArgs share
+// these field names) must be f32 on this backend.
+template <class ScanArgs>
+Status require_f32_scan(const char* contract, const ScanArgs& a) {
+  return require_f32(contract, {{&a.x, "x"},
+                                {&a.dt, "dt"},
+                                {&a.dt_bias, "dt_bias"},
+                                {&a.A, "A"},
+                                {&a.Bm, "B"},
+                                {&a.Cm, "C"},
+                                {&a.D, "D"},
+                                {&a.z, "z"},
+                                {&a.y, "y"}});
+}
+
 }  // namespace braid::cpu

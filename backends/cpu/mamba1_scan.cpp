@@ -24,18 +24,6 @@
 namespace braid {
 namespace {
 
-Status require_f32_mamba1(const char* contract, const Mamba1ScanArgs& a) {
-  return cpu::require_f32(contract, {{&a.x, "x"},
-                                     {&a.dt, "dt"},
-                                     {&a.dt_bias, "dt_bias"},
-                                     {&a.A, "A"},
-                                     {&a.Bm, "B"},
-                                     {&a.Cm, "C"},
-                                     {&a.D, "D"},
-                                     {&a.z, "z"},
-                                     {&a.y, "y"}});
-}
-
 // Δ for one (b, t, d): bias, then softplus unless the caller already applied it.
 float mamba1_delta(const Mamba1ScanArgs& a, int64_t b, int64_t t, int64_t d) {
   const float v = *cpu::at(a.dt, {b, t, d}) + cpu::vec_or(a.dt_bias, d, 0.0f);
@@ -52,7 +40,7 @@ float mamba1_output(const Mamba1ScanArgs& a, int64_t b, int64_t t, int64_t d, fl
 }  // namespace
 
 Status CpuBackend::mamba1_scan(const Mamba1ScanArgs& a) {
-  BRAID_RETURN_IF_ERROR(require_f32_mamba1("mamba1_scan", a));
+  BRAID_RETURN_IF_ERROR(cpu::require_f32_scan("mamba1_scan", a));
   const int64_t B = a.x.dim(0), T = a.x.dim(1), Di = a.x.dim(2), N = a.A.dim(1);
   std::vector<int64_t> n;  // valid tokens per row
   BRAID_RETURN_IF_ERROR(cpu::read_lengths(a.lengths, B, T, n));
@@ -89,7 +77,7 @@ Status CpuBackend::mamba1_scan(const Mamba1ScanArgs& a) {
 }
 
 Status CpuBackend::mamba1_step(const Mamba1ScanArgs& a) {
-  BRAID_RETURN_IF_ERROR(require_f32_mamba1("mamba1_step", a));
+  BRAID_RETURN_IF_ERROR(cpu::require_f32_scan("mamba1_step", a));
   const int64_t B = a.x.dim(0), Di = a.x.dim(2), N = a.A.dim(1);
   const float* A = a.A.ptr<float>();  // [Di, N]
 

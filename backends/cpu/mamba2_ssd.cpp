@@ -43,18 +43,6 @@
 namespace braid {
 namespace {
 
-Status require_f32_mamba2(const char* contract, const Mamba2SsdArgs& a) {
-  return cpu::require_f32(contract, {{&a.x, "x"},
-                                     {&a.dt, "dt"},
-                                     {&a.dt_bias, "dt_bias"},
-                                     {&a.A, "A"},
-                                     {&a.Bm, "B"},
-                                     {&a.Cm, "C"},
-                                     {&a.D, "D"},
-                                     {&a.z, "z"},
-                                     {&a.y, "y"}});
-}
-
 // Δ of head h at (b, t): bias, softplus, clamp to [dt_min, dt_max].
 float mamba2_delta(const Mamba2SsdArgs& a, int64_t b, int64_t t, int64_t h) {
   const float v = *cpu::at(a.dt, {b, t, h}) + cpu::vec_or(a.dt_bias, h, 0.0f);
@@ -71,7 +59,7 @@ float mamba2_output(const Mamba2SsdArgs& a, int64_t b, int64_t t, int64_t h, int
 }  // namespace
 
 Status CpuBackend::mamba2_ssd(const Mamba2SsdArgs& a) {
-  BRAID_RETURN_IF_ERROR(require_f32_mamba2("mamba2_ssd", a));
+  BRAID_RETURN_IF_ERROR(cpu::require_f32_scan("mamba2_ssd", a));
   const int64_t B = a.x.dim(0), T = a.x.dim(1), H = a.x.dim(2), P = a.x.dim(3);
   const int64_t G = a.Bm.dim(2), N = a.Bm.dim(3);
   const int64_t Q = a.chunk_size;
@@ -156,7 +144,7 @@ Status CpuBackend::mamba2_ssd(const Mamba2SsdArgs& a) {
 }
 
 Status CpuBackend::mamba2_step(const Mamba2SsdArgs& a) {
-  BRAID_RETURN_IF_ERROR(require_f32_mamba2("mamba2_step", a));
+  BRAID_RETURN_IF_ERROR(cpu::require_f32_scan("mamba2_step", a));
   const int64_t B = a.x.dim(0), H = a.x.dim(2), P = a.x.dim(3);
   const int64_t G = a.Bm.dim(2), N = a.Bm.dim(3);
 
