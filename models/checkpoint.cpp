@@ -12,16 +12,13 @@ void save_checkpoint(const HybridModel& model, const nlohmann::json& config, con
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) fail(dir, ": cannot create directory (", ec.message(), ")");
-  Backend& be = model.backend();
   // Host copies of every parameter, converted to the storage dtype.
   std::vector<std::vector<uint8_t>> blobs;
   std::vector<SafetensorsWrite> tensors;
   const auto& table = model.params().table();
   blobs.reserve(table.size());
   for (const ParamDecl& d : table) {
-    const TensorView v = model.params().view(d.name);
-    std::vector<float> host(static_cast<size_t>(v.numel()));
-    be.download(host.data(), v.data, host.size() * sizeof(float));
+    const std::vector<float> host = model.params().read_f32(d.name);
     std::vector<uint8_t> blob(host.size() * dtype_size(dtype));
     convert_floats(host.data(), DType::f32, blob.data(), dtype, host.size());
     blobs.push_back(std::move(blob));

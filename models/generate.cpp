@@ -81,7 +81,7 @@ GenerationResult generate(HybridModel& model, const std::vector<std::vector<int3
   std::vector<int32_t> next(static_cast<size_t>(B));
   auto t0 = clock::now();
   Tensor out = model.forward(ids, B, T, ragged ? lengths : std::vector<int32_t>{}, &cache, LogitsAt::last);
-  be.download(logits.data(), out.view().data, logits.size() * sizeof(float));
+  logits = to_host_f32(be, out);
   res.stats.prefill_seconds = std::chrono::duration<double>(clock::now() - t0).count();
   res.stats.prefill_tokens = std::accumulate(lengths.begin(), lengths.end(), int64_t{0});
   if (max_new_tokens <= 0) return res;
@@ -92,7 +92,7 @@ GenerationResult generate(HybridModel& model, const std::vector<std::vector<int3
   for (int64_t step = 1; step < max_new_tokens; ++step) {
     if (std::all_of(done.begin(), done.end(), [](bool d) { return d; })) break;
     out = model.forward(next, B, 1, {}, &cache, LogitsAt::last);
-    be.download(logits.data(), out.view().data, logits.size() * sizeof(float));
+    logits = to_host_f32(be, out);
     pick(next);
     res.stats.decode_tokens += B;
   }

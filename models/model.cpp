@@ -7,12 +7,12 @@
 
 namespace braid {
 
-HybridModel::HybridModel(Backend& be, ModelConfig cfg)
-    : be_(&be), cfg_(std::move(cfg)), params_(be, param_table(cfg_)) {}
+HybridModel::HybridModel(Backend& be, ModelConfig cfg, DType dtype)
+    : be_(&be), dtype_(dtype), cfg_(std::move(cfg)), params_(be, param_table(cfg_), dtype) {}
 
-HybridModel HybridModel::load(Backend& be, const std::string& dir) {
+HybridModel HybridModel::load(Backend& be, const std::string& dir, DType dtype) {
   if (!std::filesystem::is_directory(dir)) fail(dir, ": not a directory (expected a checkpoint with config.json)");
-  HybridModel m(be, ModelConfig::from_file(dir));
+  HybridModel m(be, ModelConfig::from_file(dir), dtype);
   const WeightStore ws = WeightStore::open(dir);
   m.params_.load(ws, dir);
   m.refresh_derived();
@@ -46,7 +46,7 @@ HybridCache HybridModel::new_cache(int64_t batch, int64_t capacity) const {
   c.seq_len_dev = Tensor(*be_, {batch}, DType::i32);
   c.layers.resize(cfg_.layers.size());
   for (size_t il = 0; il < cfg_.layers.size(); ++il)
-    mixer_entry(cfg_.layers[il].mixer).alloc_cache(*be_, cfg_.layers[il], batch, capacity, c.layers[il]);
+    mixer_entry(cfg_.layers[il].mixer).alloc_cache(*be_, cfg_.layers[il], batch, capacity, dtype_, c.layers[il]);
   return c;
 }
 
@@ -87,9 +87,9 @@ Tensor HybridModel::forward(const std::vector<int32_t>& ids, int64_t B, int64_t 
   if (cache) be_->upload(cache->seq_len_dev.view().data, cache->seq_len.data(), cache->seq_len.size() * sizeof(int32_t));
 
   const ParamNames names = param_names(cfg_);
-  Tensor h(*be_, {B, T, D}, DType::f32);
+  Tensor h(*be_, {B, T, D}, dtype_);
   run(run_embedding(*be_, EmbeddingArgs{ids_t, params_.view(names.embed), h}), names.embed);
-  Tensor xn(*be_, {B, T, D}, DType::f32), y(*be_, {B, T, D}, DType::f32);
+  Tensor xn(*be_, {B, T, D}, dtype_), y(*be_, {B, T, D}, dtype_);
 
   auto norm = [&](const std::string& weight, const TensorView& in, const TensorView& out) {
     run(run_rmsnorm(*be_, RmsNormArgs{in, params_.view(weight), {}, out, cfg_.norm_eps, 0}), weight);
@@ -97,7 +97,7 @@ Tensor HybridModel::forward(const std::vector<int32_t>& ids, int64_t B, int64_t 
   for (int64_t il = 0; il < cfg_.n_layers; ++il) {
     const LayerSpec& spec = cfg_.layers[static_cast<size_t>(il)];
     const std::string lp = names.layer(il);
-    LayerCall call{*be_, cfg_, spec, params_, lp, xn, y, len_t.view(), pos_t, {}, nullptr, &derived_[il]};
+    LayerCall call{*be_, cfg_, spec, params_, lp, xn, y, len_t.view(), pos_t, {}, nullptr, &derived_[il], dtype_};
     if (cache) {
       call.cache_len = cache->seq_len_dev;
       call.cache = &cache->layers[static_cast<size_t>(il)];
@@ -120,7 +120,7 @@ Tensor HybridModel::forward(const std::vector<int32_t>& ids, int64_t B, int64_t 
   Tensor last;
   int64_t Tout = T;
   if (at == LogitsAt::last) {
-    last = Tensor(*be_, {B, 1, D}, DType::f32);
+    last = Tensor(*be_, {B, 1, D}, dtype_);
     for (int64_t b = 0; b < B; ++b) {
       const int64_t t = (lengths.empty() ? T : lengths[b]) - 1;
       run(run_copy(*be_, CopyArgs{h.view().select(0, b).narrow(0, t, 1), last.view().select(0, b)}), "gather");
@@ -128,12 +128,25 @@ Tensor HybridModel::forward(const std::vector<int32_t>& ids, int64_t B, int64_t 
     final_in = last;
     Tout = 1;
   }
-  Tensor hn(*be_, {B, Tout, D}, DType::f32);
+  Tensor hn(*be_, {B, Tout, D}, dtype_);
   norm(names.final_norm, final_in, hn);
-  Tensor logits(*be_, {B, Tout, V}, DType::f32);
+  Tensor logits(*be_, {B, Tout, V}, dtype_);
   const TensorView head = params_.view(cfg_.tie_embeddings ? names.embed : names.lm_head);
   run(run_linear(*be_, LinearArgs{hn, head, {}, logits}), names.lm_head);
   return logits;
+}
+
+}  // namespace braid
+
+namespace braid {
+
+std::vector<float> to_host_f32(Backend& be, const TensorView& t) {
+  BRAID_CHECK(t.is_contiguous() && is_floating(t.dtype), "to_host_f32 of ", t.describe());
+  std::vector<uint8_t> raw(t.nbytes());
+  be.download(raw.data(), t.data, raw.size());
+  std::vector<float> out(static_cast<size_t>(t.numel()));
+  convert_floats(raw.data(), t.dtype, out.data(), DType::f32, out.size());
+  return out;
 }
 
 }  // namespace braid

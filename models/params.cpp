@@ -135,7 +135,9 @@ std::vector<ParamDecl> param_table(const ModelConfig& cfg) {
   return out;
 }
 
-ParamStore::ParamStore(Backend& be, const std::vector<ParamDecl>& table) : be_(&be), table_(table) {
+ParamStore::ParamStore(Backend& be, const std::vector<ParamDecl>& table, DType dtype)
+    : be_(&be), dtype_(dtype), table_(table) {
+  BRAID_CHECK(is_floating(dtype), "parameter dtype ", dtype_name(dtype));
   std::map<std::string, Shape> shapes;  // storage key -> backing shape
   for (const ParamDecl& d : table_) {
     decls_[d.name] = &d;
@@ -147,7 +149,7 @@ ParamStore::ParamStore(Backend& be, const std::vector<ParamDecl>& table) : be_(&
       s.dims[0] = std::max(s.dims[0], d.slot + 1);
     }
   }
-  for (const auto& [key, shape] : shapes) storage_.emplace(key, Tensor(be, shape, DType::f32));
+  for (const auto& [key, shape] : shapes) storage_.emplace(key, Tensor(be, shape, dtype_));
 }
 
 TensorView ParamStore::storage(const std::string& key) const {
@@ -164,14 +166,24 @@ TensorView ParamStore::view(const std::string& name) const {
   return d.slot < 0 ? s : s.select(0, d.slot);
 }
 
-namespace {
-
-// Reads a checkpoint tensor as f32 on the host.
-std::vector<float> to_f32(const SafetensorsTensor& t) {
-  std::vector<float> out(static_cast<size_t>(t.shape.numel()));
-  convert_floats(t.data, t.dtype, out.data(), DType::f32, out.size());
+std::vector<float> ParamStore::read_f32(const std::string& name) const {
+  const TensorView v = view(name);
+  std::vector<uint8_t> raw(v.nbytes());
+  be_->download(raw.data(), v.data, raw.size());
+  std::vector<float> out(static_cast<size_t>(v.numel()));
+  convert_floats(raw.data(), dtype_, out.data(), DType::f32, out.size());
   return out;
 }
+
+void ParamStore::write_f32(const std::string& name, const std::vector<float>& values) {
+  const TensorView v = view(name);
+  BRAID_CHECK(static_cast<int64_t>(values.size()) == v.numel(), "write_f32 ", name, ": ", values.size(), " values");
+  std::vector<uint8_t> raw(v.nbytes());
+  convert_floats(values.data(), DType::f32, raw.data(), dtype_, values.size());
+  be_->upload(v.data, raw.data(), raw.size());
+}
+
+namespace {
 
 // HF's Mamba/Mamba2 loaders rename the first "embedding." in a key to "embeddings."
 // (hf-models-spec §4.2), so older checkpoints that say "backbone.embedding.weight" load too.
@@ -200,9 +212,11 @@ void ParamStore::load(const WeightStore& ws, const std::string& source) {
            d.shape.to_string());
     if (!is_floating(t->dtype))
       fail(t->file, ": tensor '", d.name, "' has dtype ", dtype_name(t->dtype), ", expected F32, BF16 or F16");
-    const std::vector<float> host = to_f32(*t);
+    // Convert straight from the file's dtype to the storage dtype (exact for equal dtypes).
     const TensorView dst = view(d.name);
-    be_->upload(dst.data, host.data(), host.size() * sizeof(float));
+    std::vector<uint8_t> raw(dst.nbytes());
+    convert_floats(t->data, t->dtype, raw.data(), dtype_, static_cast<size_t>(d.numel()));
+    be_->upload(dst.data, raw.data(), raw.size());
     used.insert(t->name);
   }
   // HF omits the tied lm_head from the file; one that is present anyway is ignored, as HF does.
@@ -242,8 +256,7 @@ void ParamStore::init_random(Rng& rng, float initializer_range) {
     const int64_t row = d.shape.ndim() ? d.shape[d.shape.ndim() - 1] : 1;
     std::vector<float> host(static_cast<size_t>(d.numel()));
     for (size_t i = 0; i < host.size(); ++i) host[i] = draw(d.init, scale, static_cast<int64_t>(i) % row, rng);
-    const TensorView dst = view(d.name);
-    be_->upload(dst.data, host.data(), host.size() * sizeof(float));
+    write_f32(d.name, host);
   }
 }
 

@@ -59,12 +59,13 @@ ParamNames param_names(const ModelConfig& cfg);
 
 class WeightStore;
 
-// The backing tensors of a model's parameters, f32 on the backend, keyed by storage name.
+// The backing tensors of a model's parameters on the backend, in one storage dtype (f32 or
+// bf16), keyed by storage name.
 class ParamStore {
  public:
   ParamStore() = default;
-  // Allocates every backing tensor of `table` on `be`.
-  ParamStore(Backend& be, const std::vector<ParamDecl>& table);
+  // Allocates every backing tensor of `table` on `be` in `dtype`.
+  ParamStore(Backend& be, const std::vector<ParamDecl>& table, DType dtype = DType::f32);
 
   // Fills every parameter from a checkpoint: each tensor looked up by its HF name and
   // shape-checked; missing, mis-shaped, non-float and unexpected tensors are errors that name
@@ -78,11 +79,17 @@ class ParamStore {
   // The backing tensor by storage key (e.g. stacked experts [X, F, D]).
   TensorView storage(const std::string& key) const;
   bool has(const std::string& name) const { return decls_.count(name) != 0; }
+  // One parameter copied to the host as f32 (checkpoint shape, row-major).
+  std::vector<float> read_f32(const std::string& name) const;
+  // Overwrites one parameter from host f32 values (converted to the storage dtype).
+  void write_f32(const std::string& name, const std::vector<float>& values);
+  DType dtype() const { return dtype_; }
   const std::vector<ParamDecl>& table() const { return table_; }
   Backend& backend() const { return *be_; }
 
  private:
   Backend* be_ = nullptr;
+  DType dtype_ = DType::f32;
   std::vector<ParamDecl> table_;
   std::map<std::string, const ParamDecl*> decls_;
   std::map<std::string, Tensor> storage_;

@@ -1,12 +1,43 @@
 #include "models/cli/backend_choice.h"
 
+#include <cstdlib>
+
 #include "backends/cpu/cpu_backend.h"
+#ifdef BRAID_HAVE_CUDA
+#include "backends/cuda/cuda_backend.h"
+#endif
 
 namespace braid::cli {
 
+#ifdef BRAID_HAVE_CUDA
+constexpr const char* kAvailable = "cpu, cuda";
+#else
+constexpr const char* kAvailable = "cpu";
+#endif
+
 std::unique_ptr<Backend> make_backend(const std::string& name) {
   if (name == "cpu") return std::make_unique<CpuBackend>();
-  fail("--backend ", name, ": not available in this build (available: cpu)");
+#ifdef BRAID_HAVE_CUDA
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    CudaOptions opts;
+    if (name.size() > 5) {
+      char* end = nullptr;
+      opts.device = static_cast<int>(std::strtol(name.c_str() + 5, &end, 10));
+      if (*end != '\0' || opts.device < 0) fail("--backend ", name, ": expected cuda or cuda:N");
+    }
+    if (const std::string why = cuda_unavailable_reason(); !why.empty()) fail("--backend ", name, ": ", why);
+    return std::make_unique<CudaBackend>(opts);
+  }
+#endif
+  fail("--backend ", name, ": not available in this build (available: ", kAvailable, ")");
+}
+
+DType compute_dtype(const std::string& name, const Backend& be) {
+  const auto t = dtype_from_name(name);
+  if (!t || (*t != DType::f32 && *t != DType::bf16)) fail("--dtype ", name, ": expected f32 or bf16");
+  if (*t == DType::bf16 && be.device() == Device::cpu)
+    fail("--dtype bf16: the CPU backend computes in f32 (bf16 runs on --backend cuda)");
+  return *t;
 }
 
 }  // namespace braid::cli

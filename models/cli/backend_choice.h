@@ -1,4 +1,4 @@
-// Creating the backend named on the command line.
+// Creating the backend and the compute dtype named on the command line.
 #pragma once
 
 #include <memory>
@@ -8,8 +8,11 @@
 
 namespace braid::cli {
 
-// "cpu" (the reference backend). Other names are refused with a one-line error that lists
-// what this build offers.
+// "cpu" (the reference backend) or, in a CUDA build, "cuda" / "cuda:N". Anything else, or
+// CUDA without a usable device, is a one-line error that says what this build offers.
 std::unique_ptr<Backend> make_backend(const std::string& name);
+
+// The storage dtype of a model's parameters and activations: "f32" anywhere, "bf16" on CUDA.
+DType compute_dtype(const std::string& name, const Backend& be);
 
 }  // namespace braid::cli

@@ -13,17 +13,16 @@ namespace braid::cli {
 namespace {
 
 struct ForwardOptions {
-  std::string model, input, output, backend = "cpu";
+  std::string model, input, output, backend = "cpu", dtype = "f32";
 };
 
 void run_forward(const ForwardOptions& o) {
   auto be = make_backend(o.backend);
-  HybridModel model = HybridModel::load(*be, o.model);
+  HybridModel model = HybridModel::load(*be, o.model, compute_dtype(o.dtype, *be));
   const int64_t V = model.config().vocab_size;
   const TokenBatch in = read_token_npy(o.input, V);
   Tensor logits = model.forward(in.ids, in.B, in.T, {}, nullptr, LogitsAt::all);
-  std::vector<float> host(static_cast<size_t>(logits.numel()));
-  be->download(host.data(), logits.view().data, host.size() * sizeof(float));
+  const std::vector<float> host = to_host_f32(*be, logits);
   write_npy_f32(o.output, Shape{in.B, in.T, V}, host.data());
 }
 
@@ -35,7 +34,8 @@ void add_forward(CLI::App& app) {
   sub->add_option("-m,--model", opts->model, "checkpoint directory (config.json + safetensors)")->required();
   sub->add_option("-i,--input", opts->input, "int32/int64 token ids [B, T] (.npy)")->required();
   sub->add_option("-o,--output", opts->output, "float32 logits [B, T, V] (.npy)")->required();
-  sub->add_option("--backend", opts->backend, "cpu");
+  sub->add_option("--backend", opts->backend, "cpu, or cuda / cuda:N in a CUDA build");
+  sub->add_option("--dtype", opts->dtype, "compute dtype: f32 (default) or bf16 (cuda)");
   sub->callback([opts] { run_forward(*opts); });
 }
 

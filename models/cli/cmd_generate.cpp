@@ -17,7 +17,7 @@ namespace braid::cli {
 namespace {
 
 struct GenerateOptions {
-  std::string model, prompt_ids, backend = "cpu";
+  std::string model, prompt_ids, backend = "cpu", dtype = "f32";
   int64_t max_new_tokens = 16;
   SamplingOptions sampling;
   bool json = false, stop_at_eos = false;
@@ -31,7 +31,7 @@ void run_generate(const GenerateOptions& o) {
   if (!(o.sampling.top_p > 0.0f && o.sampling.top_p <= 1.0f)) fail("--top-p must be in (0, 1], got ", o.sampling.top_p);
   if (o.sampling.top_k < 0) fail("--top-k must be >= 0, got ", o.sampling.top_k);
   auto be = make_backend(o.backend);
-  HybridModel model = HybridModel::load(*be, o.model);
+  HybridModel model = HybridModel::load(*be, o.model, compute_dtype(o.dtype, *be));
   const auto prompts = parse_prompt_ids(o.prompt_ids, model.config().vocab_size);
   const GenerationResult r = generate(model, prompts, o.max_new_tokens, o.sampling, o.stop_at_eos);
   const GenerationStats& s = r.stats;
@@ -62,7 +62,8 @@ void add_generate(CLI::App& app) {
   sub->add_option("--top-p", opts->sampling.top_p, "1 = off");
   sub->add_option("-s,--seed", opts->sampling.seed, "sampling seed");
   sub->add_flag("--stop-at-eos", opts->stop_at_eos, "stop a prompt at the config's eos_token_id");
-  sub->add_option("--backend", opts->backend, "cpu");
+  sub->add_option("--backend", opts->backend, "cpu, or cuda / cuda:N in a CUDA build");
+  sub->add_option("--dtype", opts->dtype, "compute dtype: f32 (default) or bf16 (cuda)");
   sub->add_flag("--json", opts->json, "last stdout line is {\"tokens\": [...]}");
   sub->callback([opts] { run_generate(*opts); });
 }

@@ -10,9 +10,9 @@ namespace {
 void attention_forward(const LayerCall& c) {
   const AttentionSpec& s = c.spec.attn;
   const int64_t B = c.x.dim(0), T = c.x.dim(1), P = s.head_dim;
-  Tensor q = new_tensor(c.be, {B, T, s.n_heads, P});
-  Tensor k = new_tensor(c.be, {B, T, s.n_kv_heads, P});
-  Tensor v = new_tensor(c.be, {B, T, s.n_kv_heads, P});
+  Tensor q = new_tensor(c.be, {B, T, s.n_heads, P}, c.dtype);
+  Tensor k = new_tensor(c.be, {B, T, s.n_kv_heads, P}, c.dtype);
+  Tensor v = new_tensor(c.be, {B, T, s.n_kv_heads, P}, c.dtype);
   project(c, "q_proj", c.x, view_as(q, {B, T, s.n_heads * P}));
   project(c, "k_proj", c.x, view_as(k, {B, T, s.n_kv_heads * P}));
   project(c, "v_proj", c.x, view_as(v, {B, T, s.n_kv_heads * P}));
@@ -20,7 +20,7 @@ void attention_forward(const LayerCall& c) {
     run(run_rotary(c.be, RotaryArgs{q, c.positions, s.rot_dim, s.rope_theta}), c.prefix + "rotary(q)");
     run(run_rotary(c.be, RotaryArgs{k, c.positions, s.rot_dim, s.rope_theta}), c.prefix + "rotary(k)");
   }
-  Tensor o = new_tensor(c.be, {B, T, s.n_heads, P});
+  Tensor o = new_tensor(c.be, {B, T, s.n_heads, P}, c.dtype);
   AttentionArgs a;
   a.q = q;
   a.k = k;
@@ -36,9 +36,9 @@ void attention_forward(const LayerCall& c) {
   project(c, "o_proj", view_as(o, {B, T, s.n_heads * P}), c.out);
 }
 
-void attention_alloc_cache(Backend& be, const LayerSpec& spec, int64_t B, int64_t S, LayerCache& cache) {
-  cache.k = new_tensor(be, {B, S, spec.attn.n_kv_heads, spec.attn.head_dim});
-  cache.v = new_tensor(be, {B, S, spec.attn.n_kv_heads, spec.attn.head_dim});
+void attention_alloc_cache(Backend& be, const LayerSpec& spec, int64_t B, int64_t S, DType dtype, LayerCache& cache) {
+  cache.k = new_tensor(be, {B, S, spec.attn.n_kv_heads, spec.attn.head_dim}, dtype);
+  cache.v = new_tensor(be, {B, S, spec.attn.n_kv_heads, spec.attn.head_dim}, dtype);
   be.fill_zero(cache.k);
   be.fill_zero(cache.v);
 }

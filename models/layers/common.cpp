@@ -5,7 +5,7 @@
 
 namespace braid {
 
-Tensor new_tensor(Backend& be, const Shape& shape) { return Tensor(be, shape, DType::f32); }
+Tensor new_tensor(Backend& be, const Shape& shape, DType dtype) { return Tensor(be, shape, dtype); }
 
 void run(const Status& s, const std::string& where) {
   if (!s.is_ok()) throw Error(Status(s.code(), where + ": " + s.message()));
@@ -25,11 +25,9 @@ void project(const LayerCall& c, const std::string& name, const TensorView& x, c
 
 void derive_decay_rates(Backend& be, const LayerSpec&, const ParamStore& params, const std::string& prefix,
                         Tensor& out) {
-  const TensorView a_log = params.view(prefix + "A_log");
-  std::vector<float> host(static_cast<size_t>(a_log.numel()));
-  be.download(host.data(), a_log.data, host.size() * sizeof(float));
+  std::vector<float> host = params.read_f32(prefix + "A_log");
   for (float& v : host) v = -std::exp(v);
-  out = new_tensor(be, a_log.shape_of());
+  out = new_tensor(be, params.view(prefix + "A_log").shape_of(), DType::f32);
   be.upload(out.view().data, host.data(), host.size() * sizeof(float));
 }
 

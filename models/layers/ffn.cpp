@@ -15,9 +15,9 @@ void moe_forward(const LayerCall& c) {
   const FfnSpec& f = c.spec.ffn;
   const TensorView x = c.x.as_2d();  // [M, D]
   const int64_t M = x.dim(0);
-  Tensor logits = new_tensor(c.be, {M, f.n_experts});
+  Tensor logits = new_tensor(c.be, {M, f.n_experts}, c.dtype);
   project(c, "router", x, logits);
-  Tensor weights = new_tensor(c.be, {M, f.top_k});
+  Tensor weights = new_tensor(c.be, {M, f.top_k}, DType::f32);  // router weights are f32 by contract
   Tensor ids(c.be, {M, f.top_k}, DType::i32);
   run(run_moe_router(c.be, MoeRouterArgs{logits, weights, ids, RouterKind::softmax_topk, false}), c.prefix + "router");
   MoeExpertsArgs e{x,   c.params.storage(c.prefix + "experts.gate_proj"), c.params.storage(c.prefix + "experts.up_proj"),

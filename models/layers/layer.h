@@ -26,6 +26,7 @@ struct LayerCall {
   TensorView cache_len;    // [B] i32 tokens already cached per row, or undefined (no cache)
   LayerCache* cache = nullptr;  // this layer's cache, or null for a cache-free forward
   const Tensor* derived = nullptr;  // per-layer tensor derived at load (Mamba A = −exp(A_log))
+  DType dtype = DType::f32;         // storage dtype of activations (f32 or bf16)
   // True for a decode step: T == 1, every row active, a cache present. Mixers then use the
   // `_step` contracts.
   bool step() const { return cache && x.dim(1) == 1 && !lengths.defined(); }
@@ -36,8 +37,9 @@ struct MixerEntry {
   const char* name;
   // out = mixer(x), reading and updating call.cache when present.
   void (*forward)(const LayerCall& call);
-  // Allocates and zeroes this mixer's cache tensors for B rows and S tokens.
-  void (*alloc_cache)(Backend& be, const LayerSpec& spec, int64_t B, int64_t S, LayerCache& cache);
+  // Allocates and zeroes this mixer's cache tensors for B rows and S tokens: KV and conv
+  // states in `dtype`, SSM states in f32.
+  void (*alloc_cache)(Backend& be, const LayerSpec& spec, int64_t B, int64_t S, DType dtype, LayerCache& cache);
   // Cache bytes per row for `tokens` tokens, in the analytic memory model (elem = storage
   // element size); split into KV bytes and recurrent-state bytes.
   int64_t (*kv_bytes)(const LayerSpec& spec, int64_t tokens, int64_t elem);
@@ -57,7 +59,7 @@ const MixerEntry& mixer_entry(MixerKind kind);
 const FfnEntry& ffn_entry(FfnKind kind);
 
 // Small helpers shared by layer implementations.
-Tensor new_tensor(Backend& be, const Shape& shape);  // f32, uninitialised
+Tensor new_tensor(Backend& be, const Shape& shape, DType dtype = DType::f32);  // uninitialised
 void run(const Status& s, const std::string& where);  // throws Error "<where>: <message>" unless ok
 TensorView view_as(const TensorView& t, const Shape& shape);  // reshape a contiguous view
 // The parameter `call.prefix + name`; the optional form returns an undefined view when the

@@ -15,7 +15,7 @@ namespace {
 
 // out = RMSNorm(x) with weight `name` (Jamba's dt/B/C norms), into a new contiguous tensor.
 Tensor inner_norm(const LayerCall& c, const TensorView& x, const std::string& name) {
-  Tensor out = new_tensor(c.be, x.shape_of());
+  Tensor out = new_tensor(c.be, x.shape_of(), c.dtype);
   RmsNormArgs a{x, param(c, name), {}, out, c.cfg.norm_eps, 0};
   run(run_rmsnorm(c.be, a), c.prefix + name);
   return out;
@@ -24,17 +24,17 @@ Tensor inner_norm(const LayerCall& c, const TensorView& x, const std::string& na
 void mamba_forward(const LayerCall& c) {
   const MambaSpec& m = c.spec.mamba;
   const int64_t B = c.x.dim(0), T = c.x.dim(1), Di = m.d_inner, N = m.d_state, R = m.dt_rank;
-  Tensor xz = new_tensor(c.be, {B, T, 2 * Di});
+  Tensor xz = new_tensor(c.be, {B, T, 2 * Di}, c.dtype);
   project(c, "in_proj", c.x, xz);
   const TensorView x = xz.view().narrow_last(0, Di), z = xz.view().narrow_last(Di, Di);
 
-  Tensor xc = new_tensor(c.be, {B, T, Di});  // conv output
+  Tensor xc = new_tensor(c.be, {B, T, Di}, c.dtype);  // conv output
   Conv1dArgs conv{x, view_as(param(c, "conv1d.weight"), {Di, m.d_conv}),
                   optional_param(c, "conv1d.bias"), c.cache ? TensorView(c.cache->conv) : TensorView(),
                   c.lengths, xc, true};
   run(c.step() ? run_conv1d_step(c.be, conv) : run_conv1d(c.be, conv), c.prefix + "conv1d");
 
-  Tensor dbc = new_tensor(c.be, {B, T, R + 2 * N});
+  Tensor dbc = new_tensor(c.be, {B, T, R + 2 * N}, c.dtype);
   project(c, "x_proj", xc, dbc);
   TensorView delta = dbc.view().narrow_last(0, R), Bm = dbc.view().narrow_last(R, N),
              Cm = dbc.view().narrow_last(R + N, N);
@@ -47,10 +47,10 @@ void mamba_forward(const LayerCall& c) {
     Bm = B_n;
     Cm = C_n;
   }
-  Tensor dt = new_tensor(c.be, {B, T, Di});
+  Tensor dt = new_tensor(c.be, {B, T, Di}, c.dtype);
   run(run_linear(c.be, {delta, param(c, "dt_proj.weight"), {}, dt}), c.prefix + "dt_proj");  // bias goes to the scan
 
-  Tensor y = new_tensor(c.be, {B, T, Di});
+  Tensor y = new_tensor(c.be, {B, T, Di}, c.dtype);
   Mamba1ScanArgs scan;
   scan.x = xc;
   scan.dt = dt;
@@ -67,10 +67,10 @@ void mamba_forward(const LayerCall& c) {
   project(c, "out_proj", y, c.out);
 }
 
-void mamba_alloc_cache(Backend& be, const LayerSpec& spec, int64_t B, int64_t, LayerCache& cache) {
+void mamba_alloc_cache(Backend& be, const LayerSpec& spec, int64_t B, int64_t, DType dtype, LayerCache& cache) {
   const MambaSpec& m = spec.mamba;
-  cache.conv = new_tensor(be, {B, m.d_conv - 1, m.d_inner});
-  cache.ssm = new_tensor(be, {B, m.d_inner, m.d_state});
+  cache.conv = new_tensor(be, {B, m.d_conv - 1, m.d_inner}, dtype);
+  cache.ssm = new_tensor(be, {B, m.d_inner, m.d_state}, DType::f32);
   be.fill_zero(cache.conv);
   be.fill_zero(cache.ssm);
 }

@@ -14,18 +14,18 @@ void mamba2_forward(const LayerCall& c) {
   const Mamba2Spec& m = c.spec.mamba2;
   const int64_t B = c.x.dim(0), T = c.x.dim(1), Di = m.d_inner, C = m.conv_dim(), H = m.n_heads;
   const int64_t GN = m.n_groups * m.d_state;
-  Tensor zxbcdt = new_tensor(c.be, {B, T, m.in_proj_dim()});
+  Tensor zxbcdt = new_tensor(c.be, {B, T, m.in_proj_dim()}, c.dtype);
   project(c, "in_proj", c.x, zxbcdt);
   const TensorView z = zxbcdt.view().narrow_last(0, Di);
   const TensorView xbc = zxbcdt.view().narrow_last(Di, C);
   const TensorView dt = zxbcdt.view().narrow_last(Di + C, H);
 
-  Tensor xbc_c = new_tensor(c.be, {B, T, C});  // conv output
+  Tensor xbc_c = new_tensor(c.be, {B, T, C}, c.dtype);  // conv output
   Conv1dArgs conv{xbc, view_as(param(c, "conv1d.weight"), {C, m.d_conv}), optional_param(c, "conv1d.bias"),
                   c.cache ? TensorView(c.cache->conv) : TensorView(), c.lengths, xbc_c, true};
   run(c.step() ? run_conv1d_step(c.be, conv) : run_conv1d(c.be, conv), c.prefix + "conv1d");
 
-  Tensor y = new_tensor(c.be, {B, T, H, m.head_dim});
+  Tensor y = new_tensor(c.be, {B, T, H, m.head_dim}, c.dtype);
   Mamba2SsdArgs ssd;
   ssd.x = xbc_c.view().narrow_last(0, Di).split_last(H, m.head_dim);               // [B, T, H, P]
   ssd.dt = dt;                                                                      // [B, T, H]
@@ -42,17 +42,17 @@ void mamba2_forward(const LayerCall& c) {
   ssd.chunk_size = m.chunk_size;
   run(c.step() ? run_mamba2_step(c.be, ssd) : run_mamba2_ssd(c.be, ssd), c.prefix + "ssd");
 
-  Tensor yn = new_tensor(c.be, {B, T, Di});
+  Tensor yn = new_tensor(c.be, {B, T, Di}, c.dtype);
   RmsNormArgs norm{view_as(y, {B, T, Di}), param(c, "norm.weight"), z, yn, c.cfg.norm_eps,
                    m.norm_per_group ? Di / m.n_groups : 0};
   run(run_rmsnorm(c.be, norm), c.prefix + "norm");
   project(c, "out_proj", yn, c.out);
 }
 
-void mamba2_alloc_cache(Backend& be, const LayerSpec& spec, int64_t B, int64_t, LayerCache& cache) {
+void mamba2_alloc_cache(Backend& be, const LayerSpec& spec, int64_t B, int64_t, DType dtype, LayerCache& cache) {
   const Mamba2Spec& m = spec.mamba2;
-  cache.conv = new_tensor(be, {B, m.d_conv - 1, m.conv_dim()});
-  cache.ssm = new_tensor(be, {B, m.n_heads, m.head_dim, m.d_state});
+  cache.conv = new_tensor(be, {B, m.d_conv - 1, m.conv_dim()}, dtype);
+  cache.ssm = new_tensor(be, {B, m.n_heads, m.head_dim, m.d_state}, DType::f32);
   be.fill_zero(cache.conv);
   be.fill_zero(cache.ssm);
 }
