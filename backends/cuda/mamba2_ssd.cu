@@ -1,0 +1,451 @@
+// backends/cuda/mamba2_ssd.cu — Mamba2 state-space dual (SSD) scan in chunked form, and its
+// one-token step (core/contracts/mamba2_ssd.h; the executable specification is
+// backends/cpu/mamba2_ssd.cpp; Dao & Gu 2024, "Transformers are SSMs", §6 and Listing 1).
+//
+// Per row b, head h (group g = h / (H/G)), token t < n_b:
+//   Δ_t = clamp(softplus(dt[t,h] + dt_bias[h]), dt_min, dt_max),   ã_t = Δ_t · A[h]
+//   S[p,n] ← exp(ã_t)·S[p,n] + Δ_t·B_t[g,n]·x_t[h,p]
+//   y_t[h,p] = (Σ_n S[p,n]·C_t[g,n] + D[h]·x_t[h,p]) · silu(z_t[h,p])
+// Padding tokens t ≥ n_b act as Δ = 0, x = 0: chunks stop at the last valid token and padding
+// outputs are zero.
+//
+// Chunks of Q tokens (the last may be shorter, L = its valid tokens). With
+//   seg[i, j] = exp(Σ_{k=j+1..i} ã_k)  (j ≤ i),   in[i] = exp(Σ_{k=0..i} ã_k),
+// and S the state entering the chunk (the paper's block decomposition):
+//   Y[i]   = in[i]·(S · C_i)  +  Σ_{j≤i} (C_i · B_j)·seg[i, j]·Δ_j · x_j       (outputs)
+//   S_out  = in[L−1]·S + S_loc,   S_loc = Σ_j seg[L−1, j]·Δ_j · x_j ⊗ B_j      (state passing)
+// Three launches:
+//   1. ssd_chunk_state_kernel   block per (b, h, chunk): S_loc [P, N] and in[L−1] into the
+//                               workspace; tokens staged in shared memory kJ at a time.
+//   2. ssd_state_pass_kernel    thread per (b, h, p, n), sequential over chunks: replaces each
+//                               S_loc by the state entering its chunk, writes the final state.
+//   3. ssd_chunk_output_kernel  block per (b, h, chunk, R rows): the R×L decay-weighted C·Bᵀ
+//                               tile in shared memory, then Y for R rows × P.
+// Work is O(T·Q·(N + P)) per head, linear in T. Segment sums are accumulated directly, in the
+// CPU reference's order, never as differences of cumulative sums: a difference of two large
+// fp32 cumsums (|Σã| reaches thousands in a chunk of 256) would lose ~1e-4 of relative
+// precision in exactly the decays that matter most. Cumulative sums restart at every chunk, so
+// long T loses nothing.
+//
+// Faster later (performance issue): tensor-core GEMMs (wgmma) for C·Bᵀ, (W∘L)·X, C·Sᵀ and
+// Xᵀ·B with B/C/X tiles staged by TMA; segment decays from per-row cumsums re-based every 16
+// tokens (so the sums stay small) instead of the serial per-row walk of launch 3; chunk states
+// kept in bf16 or fused into one persistent kernel; exp2 with A pre-scaled by log2 e. For the
+// step: several p per warp with the B/C row in registers, 16-byte state loads.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "backends/cuda/cuda_context.cuh"
+
+namespace braid {
+namespace {
+
+// Threads per block of launches 1 and 3.
+constexpr int kSsdThreads = 256;
+// Output rows per block of launch 3 (lowered for large Q·N so shared memory fits).
+constexpr int kSsdRows = 16;
+// Shared memory budget per block: the default 48 KB, so no opt-in is needed.
+constexpr size_t kSsdSmemBytes = 48 * 1024;
+// Largest chunk length served; larger chunk_size (with T > 2048) is refused with a reason.
+constexpr int64_t kSsdMaxChunk = 2048;
+// Warps per block of the step kernel (one warp per (b, h, p)).
+constexpr int kStepWarps = 4;
+
+// Pointers and strides (elements) of one call. x, z [B, T, H, P] and B, C [B, T, G, N] have
+// unit inner stride and any outer strides (slices of the conv output and of in_proj's
+// output); dt [B, T, H] likewise; dt_bias, A, D [H] have a stride; state [B, H, P, N] and
+// y [B, T, H, P] are contiguous.
+template <class T>
+struct SsdParams {
+  const T* x;
+  int64_t xs0, xs1, xs2;
+  const T* dt;
+  int64_t dts0, dts1;
+  const T* dt_bias;  // null when absent
+  int64_t dtbs;
+  const float* A;
+  int64_t As;
+  const T* Bm;
+  int64_t bs0, bs1, bs2;
+  const T* Cm;
+  int64_t cs0, cs1, cs2;
+  const T* D;  // null when absent
+  int64_t Ds;
+  const T* z;  // null when absent
+  int64_t zs0, zs1, zs2;
+  float* state;            // null when absent
+  const int32_t* lengths;  // null when absent; host-checked to lie in [0, T]
+  int64_t ls;
+  T* y;
+  int64_t B, T_, H, P, G, N;
+  int64_t Q, nc;  // chunk length and chunks per row, ceil(T / Q)
+  float dt_min, dt_max;
+};
+
+// softplus(v) = log(1 + e^v), v itself above PyTorch's threshold 20 (backends/cpu/cpu_common.h).
+__device__ __forceinline__ float softplus_f32(float v) { return v > 20.0f ? v : log1pf(expf(v)); }
+
+template <class T>
+__device__ __forceinline__ int64_t row_length(const SsdParams<T>& p, int64_t b) {
+  return p.lengths ? static_cast<int64_t>(p.lengths[b * p.ls]) : p.T_;
+}
+
+// Δ of head h at (b, t): bias, softplus, clamp to [dt_min, dt_max] (std::clamp's order).
+template <class T>
+__device__ __forceinline__ float delta_of(const SsdParams<T>& p, int64_t b, int64_t t, int64_t h) {
+  const float bias = p.dt_bias ? to_f32(p.dt_bias[h * p.dtbs]) : 0.0f;
+  const float v = softplus_f32(to_f32(p.dt[b * p.dts0 + t * p.dts1 + h]) + bias);
+  return v < p.dt_min ? p.dt_min : (p.dt_max < v ? p.dt_max : v);
+}
+
+template <class T>
+__device__ __forceinline__ float x_at(const SsdParams<T>& p, int64_t b, int64_t t, int64_t h, int64_t pp) {
+  return to_f32(p.x[b * p.xs0 + t * p.xs1 + h * p.xs2 + pp]);
+}
+
+// D skip and z gate on one output (the CPU's order: + D·x, then · silu(z)).
+template <class T>
+__device__ __forceinline__ float output_of(const SsdParams<T>& p, int64_t b, int64_t t, int64_t h, int64_t pp,
+                                           float acc, float xv) {
+  if (p.D) acc += to_f32(p.D[h * p.Ds]) * xv;
+  if (p.z) acc *= silu_f32(to_f32(p.z[b * p.zs0 + t * p.zs1 + h * p.zs2 + pp]));
+  return acc;
+}
+
+// Launch 1. Grid: blockIdx.x = (b·H + h)·nc + c. Dynamic shared memory:
+//   dw [Q]  Δ_j, then w_j = seg[L−1, j]·Δ_j        da [Q]  ã_j
+//   xs [kJ, P]  w_j·x_j of one token tile           bs [kJ, N]  B_j of the tile
+// Writes S_loc [P, N] to chunk_states[(b·H + h)·nc + c] and in[L−1] to decay[...]; a chunk
+// past the row's length (L ≤ 0) gets S_loc = 0, decay = 1, which the state pass then skips.
+template <class T>
+__global__ void __launch_bounds__(kSsdThreads)
+    ssd_chunk_state_kernel(SsdParams<T> p, float* chunk_states, float* decay, int64_t kJ) {
+  extern __shared__ float smem[];
+  const int64_t c = blockIdx.x % p.nc, bh = blockIdx.x / p.nc;
+  const int64_t h = bh % p.H, b = bh / p.H, g = h / (p.H / p.G);
+  const int64_t c0 = c * p.Q, L = std::min(p.Q, row_length(p, b) - c0);
+  const int64_t P = p.P, N = p.N;
+  float* dw = smem;
+  float* da = dw + p.Q;
+  float* xs = da + p.Q;
+  float* bs = xs + kJ * P;
+  const float A = p.A[h * p.As];
+
+  // Stage 1: Δ_j and ã_j of the chunk's valid tokens.
+  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
+    dw[j] = delta_of(p, b, c0 + j, h);
+    da[j] = dw[j] * A;
+  }
+  __syncthreads();
+  // Stage 2: w_j = seg[L−1, j]·Δ_j, the suffix sum taken from k = L−1 down to j+1 as the CPU
+  // does; thread 0 also forms in[L−1] = exp(ã_0 + … + ã_{L−1}) in ascending order.
+  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
+    float sum = 0.0f;
+    for (int64_t k = L - 1; k > j; --k) sum += da[k];
+    dw[j] = expf(sum) * dw[j];
+  }
+  if (threadIdx.x == 0) {
+    float cum = 0.0f;
+    for (int64_t k = 0; k < L; ++k) cum += da[k];
+    decay[blockIdx.x] = expf(cum);  // exp(0) = 1 for an empty chunk
+  }
+
+  // Stage 3: S_loc[p, n] = Σ_j (w_j·x_j[p])·B_j[n], kJ tokens per shared-memory tile. Each
+  // thread owns P·N / blockDim entries, n innermost (coalesced stores).
+  const int64_t PN = P * N;
+  constexpr int kMaxPer = 64;  // entries per thread held in registers (P·N ≤ 64·256)
+  float acc[kMaxPer];
+#pragma unroll
+  for (int q = 0; q < kMaxPer; ++q) acc[q] = 0.0f;
+  for (int64_t j0 = 0; j0 < L; j0 += kJ) {
+    const int64_t jn = std::min(kJ, L - j0);
+    __syncthreads();  // the previous tile is consumed (and stage 2 is done on the first pass)
+    for (int64_t e = threadIdx.x; e < jn * P; e += blockDim.x) {
+      const int64_t jj = e / P, pp = e % P;
+      xs[e] = dw[j0 + jj] * x_at(p, b, c0 + j0 + jj, h, pp);
+    }
+    for (int64_t e = threadIdx.x; e < jn * N; e += blockDim.x) {
+      const int64_t jj = e / N, n = e % N;
+      bs[e] = to_f32(p.Bm[b * p.bs0 + (c0 + j0 + jj) * p.bs1 + g * p.bs2 + n]);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int q = 0; q < kMaxPer; ++q) {
+      const int64_t e = threadIdx.x + static_cast<int64_t>(q) * blockDim.x;
+      if (e < PN) {
+        const int64_t pp = e / N, n = e % N;
+        float s = acc[q];
+        for (int64_t jj = 0; jj < jn; ++jj) s += xs[jj * P + pp] * bs[jj * N + n];
+        acc[q] = s;
+      }
+    }
+  }
+  float* out = chunk_states + static_cast<int64_t>(blockIdx.x) * PN;
+#pragma unroll
+  for (int q = 0; q < kMaxPer; ++q) {
+    const int64_t e = threadIdx.x + static_cast<int64_t>(q) * blockDim.x;
+    if (e < PN) out[e] = acc[q];
+  }
+}
+
+// Launch 2: one thread per (b, h, p, n) — the index of the state [B, H, P, N] itself.
+// S ← in[L−1]_c·S + S_loc_c over the chunks in order, from the initial state (or zero); each
+// S_loc_c is replaced in place by the S entering chunk c.
+__global__ void ssd_state_pass_kernel(float* state, float* chunk_states, const float* decay, int64_t BH, int64_t PN,
+                                      int64_t nc) {
+  const int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (e >= BH * PN) return;
+  const int64_t bh = e / PN, pn = e % PN;
+  float S = state ? state[e] : 0.0f;
+  for (int64_t c = 0; c < nc; ++c) {
+    float* slot = chunk_states + (bh * nc + c) * PN + pn;
+    const float loc = *slot;
+    *slot = S;
+    S = decay[bh * nc + c] * S + loc;
+  }
+  if (state) state[e] = S;
+}
+
+// Launch 3. Grid: blockIdx.x = ((b·H + h)·nc + c)·rtiles + rt; the block owns chunk rows
+// i ∈ [i0, i0 + R), i0 = rt·R. S_in (null: zero state) holds the state entering each chunk.
+// Dynamic shared memory:
+//   dl [Q] Δ_j    da [Q] ã_j    W [R, Q] seg, then (C_i·B_j)·seg[i,j]·Δ_j    cr [R, N] C_i
+//   inr [R] in[i]
+template <class T>
+__global__ void __launch_bounds__(kSsdThreads)
+    ssd_chunk_output_kernel(SsdParams<T> p, const float* S_in, int64_t R, int64_t rtiles) {
+  extern __shared__ float smem[];
+  const int64_t rt = blockIdx.x % rtiles, bhc = blockIdx.x / rtiles;
+  const int64_t c = bhc % p.nc, bh = bhc / p.nc;
+  const int64_t h = bh % p.H, b = bh / p.H, g = h / (p.H / p.G);
+  const int64_t c0 = c * p.Q, i0 = rt * R, P = p.P, N = p.N, Q = p.Q;
+  const int64_t L = std::min(Q, row_length(p, b) - c0);  // valid rows of the chunk (≤ 0: none)
+  const int64_t rows = std::min(std::min(R, Q - i0), p.T_ - c0 - i0);  // rows of y this block writes
+  if (rows <= 0) return;
+  T* y = p.y + ((b * p.T_ + c0 + i0) * p.H + h) * P;  // y[b, c0 + i0, h, :], rows H·P apart
+  const int64_t ldy = p.H * P;
+  if (i0 >= L) {  // all padding
+    for (int64_t e = threadIdx.x; e < rows * P; e += blockDim.x) y[(e / P) * ldy + e % P] = from_f32<T>(0.0f);
+    return;
+  }
+  const int64_t jmax = std::min(L, i0 + R);  // tokens j the block's rows reach
+  float* dl = smem;
+  float* da = dl + Q;
+  float* W = da + Q;
+  float* cr = W + R * Q;
+  float* inr = cr + R * N;
+  const float A = p.A[h * p.As];
+
+  // Stage 1: Δ_j, ã_j for j < jmax; the block's C rows.
+  for (int64_t j = threadIdx.x; j < jmax; j += blockDim.x) {
+    dl[j] = delta_of(p, b, c0 + j, h);
+    da[j] = dl[j] * A;
+  }
+  for (int64_t e = threadIdx.x; e < R * N; e += blockDim.x) {
+    const int64_t r = e / N, n = e % N, i = i0 + r;
+    cr[e] = i < L ? to_f32(p.Cm[b * p.cs0 + (c0 + i) * p.cs1 + g * p.cs2 + n]) : 0.0f;
+  }
+  __syncthreads();
+  // Stage 2: one thread per row walks j downwards from i accumulating the segment sum
+  // ã_i + ã_{i−1} + … + ã_{j+1} (the CPU's order), then forms in[i] ascending.
+  for (int64_t r = threadIdx.x; r < R; r += blockDim.x) {
+    const int64_t i = i0 + r;
+    if (i >= L) continue;
+    float* Wr = W + r * Q;
+    Wr[i] = 1.0f;
+    float sum = 0.0f;
+    for (int64_t j = i - 1; j >= 0; --j) {
+      sum += da[j + 1];
+      Wr[j] = expf(sum);
+    }
+    float cum = 0.0f;
+    for (int64_t k = 0; k <= i; ++k) cum += da[k];
+    inr[r] = expf(cum);
+  }
+  __syncthreads();
+  // Stage 3: W[r, j] = (C_i·B_j)·seg[i, j]·Δ_j for j ≤ i (the CPU's product order).
+  for (int64_t e = threadIdx.x; e < R * jmax; e += blockDim.x) {
+    const int64_t r = e / jmax, j = e % jmax, i = i0 + r;
+    if (i >= L || j > i) continue;
+    const T* Bj = p.Bm + b * p.bs0 + (c0 + j) * p.bs1 + g * p.bs2;  // [N]
+    const float* Ci = cr + r * N;
+    float cb = 0.0f;
+    for (int64_t n = 0; n < N; ++n) cb += Ci[n] * to_f32(Bj[n]);
+    W[r * Q + j] = cb * W[r * Q + j] * dl[j];
+  }
+  __syncthreads();
+  // Stage 4: y[i, p] = in[i]·Σ_n C_i[n]·S_in[p, n] + Σ_{j≤i} W[r, j]·x_j[p], then D and z;
+  // padding rows (i ≥ L) are zero. p innermost: x reads and y writes are coalesced.
+  const float* Sc = S_in ? S_in + bhc * P * N : nullptr;  // [P, N] entering this chunk
+  for (int64_t e = threadIdx.x; e < rows * P; e += blockDim.x) {
+    const int64_t r = e / P, pp = e % P, i = i0 + r, t = c0 + i;
+    if (i >= L) {
+      y[r * ldy + pp] = from_f32<T>(0.0f);
+      continue;
+    }
+    float off = 0.0f;
+    if (Sc) {
+      const float* Ci = cr + r * N;
+      const float* Sp = Sc + pp * N;
+      for (int64_t n = 0; n < N; ++n) off += Ci[n] * Sp[n];
+      off *= inr[r];
+    }
+    float diag = 0.0f;
+    const float* Wr = W + r * Q;
+    for (int64_t j = 0; j <= i; ++j) diag += Wr[j] * x_at(p, b, c0 + j, h, pp);
+    y[r * ldy + pp] = from_f32<T>(output_of(p, b, t, h, pp, off + diag, x_at(p, b, t, h, pp)));
+  }
+}
+
+// mamba2_step: one warp per (b, h, p) row of the state, lanes over n (coalesced state
+// traffic), a warp reduction for Σ_n S·C. Same per-element order as the CPU step.
+template <class T>
+__global__ void __launch_bounds__(kStepWarps * 32) mamba2_step_kernel(SsdParams<T> p) {
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kStepWarps + threadIdx.x / 32;  // (b, h, p)
+  const int lane = threadIdx.x % 32;
+  if (row >= p.B * p.H * p.P) return;  // warp-uniform
+  const int64_t pp = row % p.P, h = (row / p.P) % p.H, b = row / (p.P * p.H), g = h / (p.H / p.G), N = p.N;
+  const float delta = delta_of(p, b, 0, h);
+  const float dA = expf(delta * p.A[h * p.As]);  // scalar decay of head h
+  const float xv = x_at(p, b, 0, h, pp);
+  const T* Bt = p.Bm + b * p.bs0 + g * p.bs2;  // [N]
+  const T* Ct = p.Cm + b * p.cs0 + g * p.cs2;  // [N]
+  float* S = p.state + row * N;                // [N] of [B, H, P, N]
+  float acc = 0.0f;
+  for (int64_t n = lane; n < N; n += 32) {
+    const float s = dA * S[n] + (delta * to_f32(Bt[n])) * xv;
+    S[n] = s;
+    acc += s * to_f32(Ct[n]);
+  }
+  acc = warp_sum(acc);
+  if (lane == 0) p.y[row] = from_f32<T>(output_of(p, b, 0, h, pp, acc, xv));  // y [B, 1, H, P]
+}
+
+template <class T>
+SsdParams<T> ssd_params(const Mamba2SsdArgs& a) {
+  SsdParams<T> p{};
+  p.x = static_cast<const T*>(a.x.data);
+  p.xs0 = a.x.stride[0];
+  p.xs1 = a.x.stride[1];
+  p.xs2 = a.x.stride[2];
+  p.dt = static_cast<const T*>(a.dt.data);
+  p.dts0 = a.dt.stride[0];
+  p.dts1 = a.dt.stride[1];
+  p.dt_bias = a.dt_bias.defined() ? static_cast<const T*>(a.dt_bias.data) : nullptr;
+  p.dtbs = a.dt_bias.defined() ? a.dt_bias.stride[0] : 0;
+  p.A = static_cast<const float*>(a.A.data);
+  p.As = a.A.stride[0];
+  p.Bm = static_cast<const T*>(a.Bm.data);
+  p.bs0 = a.Bm.stride[0];
+  p.bs1 = a.Bm.stride[1];
+  p.bs2 = a.Bm.stride[2];
+  p.Cm = static_cast<const T*>(a.Cm.data);
+  p.cs0 = a.Cm.stride[0];
+  p.cs1 = a.Cm.stride[1];
+  p.cs2 = a.Cm.stride[2];
+  p.D = a.D.defined() ? static_cast<const T*>(a.D.data) : nullptr;
+  p.Ds = a.D.defined() ? a.D.stride[0] : 0;
+  p.z = a.z.defined() ? static_cast<const T*>(a.z.data) : nullptr;
+  p.zs0 = a.z.defined() ? a.z.stride[0] : 0;
+  p.zs1 = a.z.defined() ? a.z.stride[1] : 0;
+  p.zs2 = a.z.defined() ? a.z.stride[2] : 0;
+  p.state = a.state.defined() ? static_cast<float*>(a.state.data) : nullptr;
+  p.lengths = a.lengths.defined() ? static_cast<const int32_t*>(a.lengths.data) : nullptr;
+  p.ls = a.lengths.defined() ? a.lengths.stride[0] : 0;
+  p.y = static_cast<T*>(a.y.data);
+  p.B = a.x.dim(0);
+  p.T_ = a.x.dim(1);
+  p.H = a.x.dim(2);
+  p.P = a.x.dim(3);
+  p.G = a.Bm.dim(2);
+  p.N = a.Bm.dim(3);
+  p.dt_min = a.dt_min;
+  p.dt_max = a.dt_max;
+  return p;
+}
+
+// The storage dtype of an SSD call: every float tensor but A and the state (f32) shares it.
+Status ssd_dtype(const char* contract, const Mamba2SsdArgs& a, DType& t) {
+  return storage_dtype(contract,
+                       {{&a.x, "x"}, {&a.dt, "dt"}, {&a.dt_bias, "dt_bias"}, {&a.Bm, "B"}, {&a.Cm, "C"}, {&a.D, "D"},
+                        {&a.z, "z"}, {&a.y, "y"}},
+                       t);
+}
+
+}  // namespace
+
+Status CudaBackend::mamba2_ssd(const Mamba2SsdArgs& a) {
+  CudaContext& ctx = context();
+  ctx.activate();
+  DType t;
+  BRAID_RETURN_IF_ERROR(ssd_dtype("mamba2_ssd", a, t));
+  const int64_t B = a.x.dim(0), T = a.x.dim(1), H = a.x.dim(2), P = a.x.dim(3), N = a.Bm.dim(3);
+  // Lengths outside [0, T] are refused like the CPU reference does (one small
+  // synchronisation to read [B] ints, only when lengths are given).
+  std::vector<int32_t> lens;
+  BRAID_RETURN_IF_ERROR(read_lengths(ctx, a.lengths, B, T, lens));
+  if (B == 0 || T == 0 || H == 0 || P == 0) return Status::ok();
+
+  // A chunk longer than T is the single chunk [0, n_b) either way, so Q shrinks to T.
+  const int64_t Q = std::min(a.chunk_size, T), nc = ceil_div(T, Q);
+  if (Q > kSsdMaxChunk)
+    return not_supported("cuda: mamba2_ssd chunk_size ", a.chunk_size, " exceeds ", kSsdMaxChunk,
+                         " (with T = ", T, "); hint: use chunk_size <= ", kSsdMaxChunk,
+                         ", which computes the same function");
+  if (P * N > 64 * kSsdThreads)
+    return not_supported("cuda: mamba2_ssd head state P·N = ", P * N, " exceeds ", 64 * kSsdThreads);
+  // Launch 1 tiles tokens kJ at a time; launch 3 takes R rows per block: both as large as the
+  // shared-memory budget allows (floats: 2Q + kJ·(P + N), and 2Q + R·(Q + N + 1)).
+  const int64_t budget = static_cast<int64_t>(kSsdSmemBytes / sizeof(float));
+  const int64_t kJ = std::min<int64_t>(32, (budget - 2 * Q) / (P + N));
+  const int64_t R = std::min<int64_t>(kSsdRows, (budget - 2 * Q) / (Q + N + 1));
+  if (kJ < 1 || R < 1)
+    return not_supported("cuda: mamba2_ssd chunk_size ", Q, " with P = ", P, ", N = ", N,
+                         " does not fit the kernels' shared memory; hint: a smaller chunk_size");
+  const size_t smem1 = sizeof(float) * static_cast<size_t>(2 * Q + kJ * (P + N));
+  const size_t smem3 = sizeof(float) * static_cast<size_t>(2 * Q + R * (Q + N + 1));
+  const int64_t rtiles = ceil_div(Q, R);
+
+  return dispatch_storage(t, "mamba2_ssd", [&](auto tag) -> Status {
+    using S = decltype(tag);
+    SsdParams<S> p = ssd_params<S>(a);
+    p.Q = Q;
+    p.nc = nc;
+    const float* S_in = nullptr;  // states entering each chunk; none needed for one chunk from zero
+    if (nc > 1 || p.state) {
+      WorkspaceLayout ws;
+      const size_t st_off = ws.add(sizeof(float) * static_cast<size_t>(B * H * nc * P * N));  // [B, H, nc, P, N]
+      const size_t dec_off = ws.add(sizeof(float) * static_cast<size_t>(B * H * nc));         // [B, H, nc]
+      void* base = ctx.workspace_at_least(ws.total());
+      float* chunk_states = WorkspaceLayout::at<float>(base, st_off);
+      float* decay = WorkspaceLayout::at<float>(base, dec_off);
+      ssd_chunk_state_kernel<S><<<B * H * nc, kSsdThreads, smem1, ctx.stream>>>(p, chunk_states, decay, kJ);
+      CUDA_CHECK_LAUNCH();
+      ssd_state_pass_kernel<<<ceil_div(B * H * P * N, 256), 256, 0, ctx.stream>>>(p.state, chunk_states, decay, B * H,
+                                                                                  P * N, nc);
+      CUDA_CHECK_LAUNCH();
+      S_in = chunk_states;
+    }
+    ssd_chunk_output_kernel<S><<<B * H * nc * rtiles, kSsdThreads, smem3, ctx.stream>>>(p, S_in, R, rtiles);
+    CUDA_CHECK_LAUNCH();
+    return Status::ok();
+  });
+}
+
+Status CudaBackend::mamba2_step(const Mamba2SsdArgs& a) {
+  CudaContext& ctx = context();
+  ctx.activate();
+  DType t;
+  BRAID_RETURN_IF_ERROR(ssd_dtype("mamba2_step", a, t));
+  const int64_t rows = a.x.dim(0) * a.x.dim(2) * a.x.dim(3);  // B·H·P
+  if (rows == 0) return Status::ok();
+  return dispatch_storage(t, "mamba2_step", [&](auto tag) -> Status {
+    using S = decltype(tag);
+    mamba2_step_kernel<S><<<ceil_div(rows, kStepWarps), kStepWarps * 32, 0, ctx.stream>>>(ssd_params<S>(a));
+    CUDA_CHECK_LAUNCH();
+    return Status::ok();
+  });
+}
+
+}  // namespace braid
