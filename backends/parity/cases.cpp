@@ -578,8 +578,8 @@ std::vector<CaseDef> contract_cases() {
                   [](Rng& r) { return router_problem(r, 33, 7, 3, true, false); }));
 
   // ---- moe_experts ---------------------------------------------------------------------------
-  c.push_back(def("moe_experts", "jamba", "moe_experts M64 X16 k2 D256 F896 [Jamba-v0.1, D and F cut by 16]", small,
-                  [](Rng& r) { return experts_problem(r, 64, 16, 2, 256, 896); }));
+  c.push_back(def("moe_experts", "jamba", "moe_experts M64 X16 k2 D128 F448 [Jamba-v0.1, D and F cut by 32]", small,
+                  [](Rng& r) { return experts_problem(r, 64, 16, 2, 128, 448); }));
   c.push_back(def("moe_experts", "jamba_d1024", "moe_experts M128 X16 k2 D1024 F3584 [Jamba-v0.1, D and F cut by 4]",
                   large, [](Rng& r) { return experts_problem(r, 128, 16, 2, 1024, 3584); }));
   c.push_back(def("moe_experts", "odd_idle_expert", "moe_experts M23 X5 k3 D72 F100, expert 4 idle [odd]", small,

@@ -266,10 +266,10 @@ std::vector<DecodeShape> decode_shapes() {
        [](Rng& r) {
          return mamba1_problem(r, {.B = 3, .T = 13, .Di = 100, .N = 12, .R = 7, .z = false, .lengths = {13, 6, 1}});
        }},
-      {"decode:mamba2", "bamba", "B3 T24 H128 P64 G1 N128 Q10 lengths 24/15/1 [Bamba-9B, Q cut to 10]",
+      {"decode:mamba2", "bamba", "B3 T24 H32 P64 G1 N128 Q10 lengths 24/15/1 [Bamba-9B, H cut to 32, Q to 10]",
        [](Rng& r) {
          return mamba2_problem(
-             r, {.B = 3, .T = 24, .H = 128, .P = 64, .G = 1, .N = 128, .Q = 10, .lengths = {24, 15, 1}});
+             r, {.B = 3, .T = 24, .H = 32, .P = 64, .G = 1, .N = 128, .Q = 10, .lengths = {24, 15, 1}});
        }},
       {"decode:mamba2", "odd_g2", "B3 T21 H6 P80 G2 N12 Q8 lengths 21/10/1 [odd P, G, N]",
        [](Rng& r) {
