@@ -45,6 +45,8 @@ namespace {
 constexpr int kSsdThreads = 256;
 // Output rows per block of launch 3 (lowered for large Q·N so shared memory fits).
 constexpr int kSsdRows = 16;
+// B rows per shared-memory tile in launch 3's C·Bᵀ stage (one per lane of a warp).
+constexpr int kSsdBTile = 32;
 // Shared memory budget per block: the default 48 KB, so no opt-in is needed.
 constexpr size_t kSsdSmemBytes = 48 * 1024;
 // Largest chunk length served; larger chunk_size (with T > 2048) is refused with a reason.
@@ -208,10 +210,11 @@ __global__ void ssd_state_pass_kernel(float* state, float* chunk_states, const f
 }
 
 // Launch 3. Grid: blockIdx.x = ((b·H + h)·nc + c)·rtiles + rt; the block owns chunk rows
-// i ∈ [i0, i0 + R), i0 = rt·R. S_in (null: zero state) holds the state entering each chunk.
-// Dynamic shared memory:
+// i ∈ [i0, i0 + R), i0 = rt·R (R ≤ kSsdRows). S_in (null: zero state) holds the state
+// entering each chunk. Dynamic shared memory (floats, ldb = N | 1 is odd, so lanes reading
+// consecutive rows of bt at one column hit 32 different banks):
 //   dl [Q] Δ_j    da [Q] ã_j    W [R, Q] seg, then (C_i·B_j)·seg[i,j]·Δ_j    cr [R, N] C_i
-//   inr [R] in[i]
+//   inr [R] in[i]    yoff [R, P] in[i]·(C_i·S_in[p, :])    bt [kSsdBTile, ldb] a tile of B rows
 template <class T>
 __global__ void __launch_bounds__(kSsdThreads)
     ssd_chunk_output_kernel(SsdParams<T> p, const float* S_in, int64_t R, int64_t rtiles) {
@@ -219,7 +222,7 @@ __global__ void __launch_bounds__(kSsdThreads)
   const int64_t rt = blockIdx.x % rtiles, bhc = blockIdx.x / rtiles;
   const int64_t c = bhc % p.nc, bh = bhc / p.nc;
   const int64_t h = bh % p.H, b = bh / p.H, g = h / (p.H / p.G);
-  const int64_t c0 = c * p.Q, i0 = rt * R, P = p.P, N = p.N, Q = p.Q;
+  const int64_t c0 = c * p.Q, i0 = rt * R, P = p.P, N = p.N, Q = p.Q, ldb = N | 1;
   const int64_t L = std::min(Q, row_length(p, b) - c0);  // valid rows of the chunk (≤ 0: none)
   const int64_t rows = std::min(std::min(R, Q - i0), p.T_ - c0 - i0);  // rows of y this block writes
   if (rows <= 0) return;
@@ -230,12 +233,16 @@ __global__ void __launch_bounds__(kSsdThreads)
     return;
   }
   const int64_t jmax = std::min(L, i0 + R);  // tokens j the block's rows reach
+  const int64_t vrows = std::min(rows, L - i0);  // valid rows (i < L) among them
   float* dl = smem;
   float* da = dl + Q;
   float* W = da + Q;
   float* cr = W + R * Q;
   float* inr = cr + R * N;
+  float* yoff = inr + R;
+  float* bt = yoff + R * P;
   const float A = p.A[h * p.As];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
 
   // Stage 1: Δ_j, ã_j for j < jmax; the block's C rows.
   for (int64_t j = threadIdx.x; j < jmax; j += blockDim.x) {
@@ -249,9 +256,8 @@ __global__ void __launch_bounds__(kSsdThreads)
   __syncthreads();
   // Stage 2: one thread per row walks j downwards from i accumulating the segment sum
   // ã_i + ã_{i−1} + … + ã_{j+1} (the CPU's order), then forms in[i] ascending.
-  for (int64_t r = threadIdx.x; r < R; r += blockDim.x) {
+  for (int64_t r = threadIdx.x; r < vrows; r += blockDim.x) {
     const int64_t i = i0 + r;
-    if (i >= L) continue;
     float* Wr = W + r * Q;
     Wr[i] = 1.0f;
     float sum = 0.0f;
@@ -263,37 +269,62 @@ __global__ void __launch_bounds__(kSsdThreads)
     for (int64_t k = 0; k <= i; ++k) cum += da[k];
     inr[r] = expf(cum);
   }
-  __syncthreads();
-  // Stage 3: W[r, j] = (C_i·B_j)·seg[i, j]·Δ_j for j ≤ i (the CPU's product order).
-  for (int64_t e = threadIdx.x; e < R * jmax; e += blockDim.x) {
-    const int64_t r = e / jmax, j = e % jmax, i = i0 + r;
-    if (i >= L || j > i) continue;
-    const T* Bj = p.Bm + b * p.bs0 + (c0 + j) * p.bs1 + g * p.bs2;  // [N]
-    const float* Ci = cr + r * N;
-    float cb = 0.0f;
-    for (int64_t n = 0; n < N; ++n) cb += Ci[n] * to_f32(Bj[n]);
-    W[r * Q + j] = cb * W[r * Q + j] * dl[j];
+  // Stage 3: W[r, j] = (C_i·B_j)·seg[i, j]·Δ_j for j ≤ i (the CPU's product order). B rows
+  // go through shared memory kSsdBTile at a time (coalesced loads); lanes take consecutive
+  // j, so the dot products read bt conflict-free and cr as a broadcast.
+  for (int64_t j0 = 0; j0 < jmax; j0 += kSsdBTile) {
+    const int64_t jn = std::min<int64_t>(kSsdBTile, jmax - j0);
+    __syncthreads();  // stage 2 is done (first tile), the previous tile consumed (later ones)
+    for (int64_t e = threadIdx.x; e < jn * N; e += blockDim.x) {
+      const int64_t jj = e / N, n = e % N;
+      bt[jj * ldb + n] = to_f32(p.Bm[b * p.bs0 + (c0 + j0 + jj) * p.bs1 + g * p.bs2 + n]);
+    }
+    __syncthreads();
+    for (int64_t e = threadIdx.x; e < vrows * jn; e += blockDim.x) {
+      const int64_t r = e / jn, jj = e % jn, i = i0 + r, j = j0 + jj;
+      if (j > i) continue;
+      const float* Ci = cr + r * N;
+      const float* Bj = bt + jj * ldb;
+      float cb = 0.0f;
+      for (int64_t n = 0; n < N; ++n) cb += Ci[n] * Bj[n];
+      W[r * Q + j] = cb * W[r * Q + j] * dl[j];
+    }
+  }
+  // Stage 4a: the inter-chunk term yoff[r, p] = in[i]·Σ_n C_i[n]·S_in[p, n]: one warp per p,
+  // lanes over n (S_in rows read coalesced), the R row sums reduced across the warp.
+  const float* Sc = S_in ? S_in + bhc * P * N : nullptr;  // [P, N] entering this chunk
+  if (Sc) {
+    for (int64_t pp = warp; pp < P; pp += warps) {
+      float part[kSsdRows];
+#pragma unroll
+      for (int r = 0; r < kSsdRows; ++r) part[r] = 0.0f;
+      for (int64_t n = lane; n < N; n += 32) {
+        const float sv = Sc[pp * N + n];
+#pragma unroll
+        for (int r = 0; r < kSsdRows; ++r)
+          if (r < vrows) part[r] += cr[r * N + n] * sv;
+      }
+#pragma unroll
+      for (int r = 0; r < kSsdRows; ++r)
+        if (r < vrows) {  // warp-uniform
+          const float v = warp_sum(part[r]);
+          if (lane == 0) yoff[r * P + pp] = v * inr[r];
+        }
+    }
   }
   __syncthreads();
-  // Stage 4: y[i, p] = in[i]·Σ_n C_i[n]·S_in[p, n] + Σ_{j≤i} W[r, j]·x_j[p], then D and z;
-  // padding rows (i ≥ L) are zero. p innermost: x reads and y writes are coalesced.
-  const float* Sc = S_in ? S_in + bhc * P * N : nullptr;  // [P, N] entering this chunk
+  // Stage 4b: y[i, p] = yoff[r, p] + Σ_{j≤i} W[r, j]·x_j[p], then D and z; padding rows
+  // (i ≥ L) are zero. p innermost: x reads and y writes are coalesced, W is a broadcast.
   for (int64_t e = threadIdx.x; e < rows * P; e += blockDim.x) {
     const int64_t r = e / P, pp = e % P, i = i0 + r, t = c0 + i;
     if (i >= L) {
       y[r * ldy + pp] = from_f32<T>(0.0f);
       continue;
     }
-    float off = 0.0f;
-    if (Sc) {
-      const float* Ci = cr + r * N;
-      const float* Sp = Sc + pp * N;
-      for (int64_t n = 0; n < N; ++n) off += Ci[n] * Sp[n];
-      off *= inr[r];
-    }
     float diag = 0.0f;
     const float* Wr = W + r * Q;
     for (int64_t j = 0; j <= i; ++j) diag += Wr[j] * x_at(p, b, c0 + j, h, pp);
+    const float off = Sc ? yoff[r * P + pp] : 0.0f;
     y[r * ldy + pp] = from_f32<T>(output_of(p, b, t, h, pp, off + diag, x_at(p, b, t, h, pp)));
   }
 }
@@ -396,15 +427,16 @@ Status CudaBackend::mamba2_ssd(const Mamba2SsdArgs& a) {
   if (P * N > 64 * kSsdThreads)
     return not_supported("cuda: mamba2_ssd head state P·N = ", P * N, " exceeds ", 64 * kSsdThreads);
   // Launch 1 tiles tokens kJ at a time; launch 3 takes R rows per block: both as large as the
-  // shared-memory budget allows (floats: 2Q + kJ·(P + N), and 2Q + R·(Q + N + 1)).
+  // shared-memory budget allows (floats: 2Q + kJ·(P + N), and
+  // 2Q + R·(Q + N + 1 + P) + kSsdBTile·(N | 1)).
   const int64_t budget = static_cast<int64_t>(kSsdSmemBytes / sizeof(float));
   const int64_t kJ = std::min<int64_t>(32, (budget - 2 * Q) / (P + N));
-  const int64_t R = std::min<int64_t>(kSsdRows, (budget - 2 * Q) / (Q + N + 1));
+  const int64_t R = std::min<int64_t>(kSsdRows, (budget - 2 * Q - kSsdBTile * (N | 1)) / (Q + N + 1 + P));
   if (kJ < 1 || R < 1)
     return not_supported("cuda: mamba2_ssd chunk_size ", Q, " with P = ", P, ", N = ", N,
                          " does not fit the kernels' shared memory; hint: a smaller chunk_size");
   const size_t smem1 = sizeof(float) * static_cast<size_t>(2 * Q + kJ * (P + N));
-  const size_t smem3 = sizeof(float) * static_cast<size_t>(2 * Q + R * (Q + N + 1));
+  const size_t smem3 = sizeof(float) * static_cast<size_t>(2 * Q + R * (Q + N + 1 + P) + kSsdBTile * (N | 1));
   const int64_t rtiles = ceil_div(Q, R);
 
   return dispatch_storage(t, "mamba2_ssd", [&](auto tag) -> Status {

@@ -126,7 +126,7 @@ struct Worst {
       check_close(got.state, want.state, tol, what + " state");
     }
   }
-  void print(const char* what) const {
+  void print(const std::string& what) const {
     MESSAGE(what << ": worst rel L2 f32 y " << y[0] << " state " << state[0] << " | bf16 y " << y[1] << " state "
                  << state[1]);
   }
