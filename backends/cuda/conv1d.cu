@@ -7,15 +7,12 @@
 // padding positions t ≥ n_b = lengths[b] are zero; the state afterwards holds the last K−1
 // entries of (old state ++ x[b, 0 … n_b−1]).
 //
-// Kernels (channels are innermost in x, y and the state, so a warp of consecutive channels
-// reads and writes 32 consecutive elements: every access below is coalesced):
-//   conv1d_tile_kernel    one thread per (b, c, time tile of kConvTile tokens). The window of
-//                         the last K inputs lives in registers, right-aligned in KMAX slots so
-//                         that every register index is a compile-time constant.
-//   conv1d_state_kernel   one thread per (b, c): the new state. It runs after the tile kernel
-//                         (stream order), because tile 0 still reads the old state.
-//   conv1d_step_kernel    one thread per (b, c): one token, window = [state, x], then the
-//                         state shifts left by one and appends x.
+// Kernels (channels innermost everywhere, so a warp of consecutive channels is coalesced):
+//   conv1d_tile_kernel    thread per (b, c, tile of kConvTile tokens); the last K inputs in
+//                         registers, right-aligned in KMAX slots (compile-time indices).
+//   conv1d_state_kernel   thread per (b, c): the new state, after the tile kernel (stream
+//                         order), because tile 0 still reads the old state.
+//   conv1d_step_kernel    thread per (b, c): one token, window [state, x], then shift.
 // Storage dtype T (f32 or bf16) for x, w, bias, state and y (one per call); fp32 arithmetic.
 //
 // Faster later (performance issue): 16-byte vector loads of 4/8 channels per thread; fuse the
@@ -36,9 +33,8 @@ constexpr int kConvThreads = 128;
 // Widest window held in registers; wider kernels are refused with a reason (contract P6).
 constexpr int kConvMaxK = 32;
 
-// Pointers and strides (elements) of one call. x may be a channel slice: [B, T, C] with row
-// strides xs0, xs1 and unit channel stride; w is [C, K] with row stride ws0; bias [C] has stride
-// bs; state [B, K−1, C] and y [B, T, C] are contiguous (validate).
+// Pointers and strides (elements). x [B, T, C] may be a channel slice (strides xs0, xs1);
+// w [C, K] has row stride ws0, bias [C] stride bs; state [B, K−1, C] and y are contiguous.
 template <class T>
 struct ConvParams {
   const T* x;
@@ -55,7 +51,6 @@ struct ConvParams {
   bool silu;
 };
 
-// Valid tokens of row b.
 template <class T>
 __device__ __forceinline__ int64_t row_length(const ConvParams<T>& p, int64_t b) {
   return p.lengths ? static_cast<int64_t>(p.lengths[b * p.ls]) : p.T_;
