@@ -81,7 +81,9 @@ Problem conv1d_problem(Rng& rng, const Conv1dDims& d) {
   p.add(sliced(input("x", {B, T, C}, randn(rng, B * T * C), Axis::token), d.pad_before, d.pad_after));
   p.add(input("w", {C, K}, scaled_randn(rng, C * K, K)));
   if (d.bias) p.add(input("bias", {C}, randn(rng, C, 0.1f)));
-  if (d.state) p.add(inplace("state", {B, K - 1, C}, randn(rng, B * (K - 1) * C), Axis::batch, Kind::f32));
+  // The conv state holds raw inputs, so it is stored like them (models/model.h: KV caches and
+  // conv states take the storage dtype; only SSM states and A stay f32).
+  if (d.state) p.add(inplace("state", {B, K - 1, C}, randn(rng, B * (K - 1) * C), Axis::batch));
   if (!d.lengths.empty()) p.add(index_input("lengths", {B}, d.lengths, Axis::batch));
   p.add(output("y", {B, T, C}, Axis::token));
   const bool silu = d.silu;

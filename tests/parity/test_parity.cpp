@@ -5,6 +5,7 @@
 //     passes and none is "not supported": the CPU backend implements every contract.
 //   - cpu, bf16: the CPU backend stores f32 only, so bf16 cases report not_supported (never a
 //     failure); `copy`, the one contract that converts dtypes, passes.
+//   - The harness itself: seeds replay, and a backend with planted bugs fails the right way.
 //   - cuda: the whole suite when this is a CUDA build with a device; otherwise the reason is
 //     printed and the case passes.
 // Failures print the case's row (seed and one-line repro included).
@@ -13,6 +14,7 @@
 
 #include <doctest/doctest.h>
 
+#include "backends/cpu/cpu_backend.h"
 #include "backends/parity/parity.h"
 #include "core/contracts/registry.h"
 
@@ -86,8 +88,7 @@ TEST_CASE("parity: cpu bf16 is reported as not supported, never as a failure") {
   }
 }
 
-TEST_CASE("parity: a deliberately wrong threshold-free comparison is caught (harness self-check)") {
-  // The same suite seed gives the same inputs: two runs of one case agree bit for bit.
+TEST_CASE("parity: a case replays bit for bit from its seed, and prints its repro line") {
   std::string why;
   auto cpu = make_target("cpu", why);
   REQUIRE(cpu);
@@ -104,6 +105,92 @@ TEST_CASE("parity: a deliberately wrong threshold-free comparison is caught (har
   REQUIRE(a[0].worst() != nullptr);
   CHECK(a[0].worst()->nmse == b[0].worst()->nmse);
   CHECK(a[0].repro == "braid parity --backend cpu --op mamba2_ssd --dtype f32 --seed 1234 --case odd_g2_varlen");
+  o.seed = 99;
+  std::vector<CaseResult> c;
+  run(*cpu, o, &c);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].case_seed != a[0].case_seed);
+}
+
+namespace {
+
+// A backend with one planted bug per contract, to prove the harness sees each kind of fault:
+// a write past the end of an output, one wrong element, an unwritten element, a write into an
+// input, and a refusal. Everything else is the CPU backend.
+class FaultyBackend final : public Backend {
+ public:
+  std::string name() const override { return "faulty"; }
+  Device device() const override { return Device::cpu; }
+  void* raw_alloc(size_t bytes) override { return cpu_.raw_alloc(bytes); }
+  void raw_free(void* p) override { cpu_.raw_free(p); }
+  void upload(void* d, const void* s, size_t n) override { cpu_.upload(d, s, n); }
+  void download(void* d, const void* s, size_t n) override { cpu_.download(d, s, n); }
+  void fill_zero(const TensorView& t) override { cpu_.fill_zero(t); }
+
+  Status add(const AddArgs& a) override {  // one element past the end of `out`
+    BRAID_RETURN_IF_ERROR(cpu_.add(a));
+    a.out.ptr<float>()[a.out.numel()] = 1.0f;
+    return Status::ok();
+  }
+  Status rmsnorm(const RmsNormArgs& a) override {  // the last element off by 0.5
+    BRAID_RETURN_IF_ERROR(cpu_.rmsnorm(a));
+    a.out.ptr<float>()[a.out.numel() - 1] += 0.5f;
+    return Status::ok();
+  }
+  Status linear(const LinearArgs& a) override {  // leaves y[0, …, 0] unwritten (NaN-prefilled)
+    const float keep = a.y.ptr<float>()[0];
+    BRAID_RETURN_IF_ERROR(cpu_.linear(a));
+    a.y.ptr<float>()[0] = keep;
+    return Status::ok();
+  }
+  Status conv1d(const Conv1dArgs& a) override {  // scribbles on its input after computing
+    BRAID_RETURN_IF_ERROR(cpu_.conv1d(a));
+    a.x.ptr<float>()[0] += 1.0f;
+    return Status::ok();
+  }
+  // rotary stays at the base class's not_supported.
+
+ private:
+  CpuBackend cpu_;
+};
+
+}  // namespace
+
+TEST_CASE("parity: the harness catches guard overwrites, wrong and unwritten elements, input writes, refusals") {
+  FaultyBackend faulty;
+  Options o;
+  o.backend = "faulty";
+  o.dtypes = {DType::f32};
+  o.ops = {"add", "rmsnorm", "linear", "conv1d", "rotary"};
+  std::vector<CaseResult> results;
+  run_suite(faulty, o, [&](const CaseResult& r) { results.push_back(r); });
+  REQUIRE(!results.empty());
+  for (const CaseResult& r : results) {
+    INFO(table_row(r));
+    if (r.outcome == Outcome::skipped) continue;  // large cases
+    if (r.contract == "rotary") {
+      CHECK(r.outcome == Outcome::not_supported);
+      continue;
+    }
+    CHECK(r.outcome == Outcome::fail);
+    CHECK(r.repro.find("--case " + r.slug) != std::string::npos);
+    std::string all = r.message;
+    for (const TensorReport& t : r.tensors) all += "\n" + t.problem;
+    if (r.contract == "add") {
+      CHECK(!r.guard_ok);
+      CHECK(all.find("guard overwritten after") != std::string::npos);
+    } else if (r.contract == "rmsnorm") {
+      const TensorReport* w = r.worst();
+      REQUIRE(w != nullptr);
+      CHECK(w->max_abs == doctest::Approx(0.5).epsilon(1e-3));
+      CHECK(!w->worst.empty());  // located as a multi-index (the last element)
+      CHECK(all.find("> ") != std::string::npos);
+    } else if (r.contract == "linear") {
+      CHECK(all.find("y: NaN at [0, 0") != std::string::npos);
+    } else if (r.contract == "conv1d") {
+      CHECK(all.find("input x modified at") != std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("parity: cuda") {
