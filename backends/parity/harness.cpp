@@ -403,10 +403,14 @@ TensorReport compare(const std::string& name, const std::vector<float>& got, con
     r.problem = name + ": the reference produced NaN at " + index_string(unravel(ref_nan, shape)) + " (a case bug)";
   } else if (first_nan >= 0) {
     r.nan = true;
+    r.nmse = std::numeric_limits<double>::quiet_NaN();  // not a number to rank or pass
+    r.max_abs = std::numeric_limits<double>::infinity();
     locate(first_nan);
     r.problem = name + ": NaN at " + index_string(r.worst) + " (want " + sci(r.want) + ")";
   } else if (first_inf >= 0) {
     r.inf = true;
+    r.nmse = std::numeric_limits<double>::quiet_NaN();
+    r.max_abs = std::numeric_limits<double>::infinity();
     locate(first_inf);
     r.problem = name + ": Inf mismatch at " + index_string(r.worst) + " (got " + sci(r.got) + ", want " + sci(r.want) + ")";
   } else if (r.nmse > r.nmse_limit) {

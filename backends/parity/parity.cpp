@@ -36,7 +36,10 @@ const TensorReport* CaseResult::worst() const {
   for (const TensorReport& t : tensors) {
     if (t.name == "guard" || t.name == "input") continue;
     // Ratio to the limit; an exact limit (0) ranks any error first.
-    const double ratio = t.nmse_limit > 0 ? t.nmse / t.nmse_limit : (t.nmse > 0 ? 1e300 : 0.0);
+    const double ratio = std::isnan(t.nmse)  ? 1e300
+                         : t.nmse_limit > 0  ? t.nmse / t.nmse_limit
+                         : t.nmse > 0        ? 1e300
+                                             : 0.0;
     const double rank = (t.problem.empty() ? 0.0 : 1e301) + ratio;
     if (rank > worst_ratio) {
       worst_ratio = rank;
@@ -264,6 +267,7 @@ namespace {
 
 std::string sci(double v) {
   if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return "inf";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2e", v);
   return buf;

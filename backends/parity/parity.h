@@ -36,8 +36,8 @@ const char* outcome_name(Outcome o);  // "ok", "FAIL", "not_supported", "skipped
 // One compared tensor of a case.
 struct TensorReport {
   std::string name;             // "y", "state", "ids"
-  double nmse = 0.0;            // ‖a − b‖² / ‖b‖²
-  double max_abs = 0.0;         // max |a − b|
+  double nmse = 0.0;            // ‖a − b‖² / ‖b‖² (NaN when a has a NaN or a wrong Inf)
+  double max_abs = 0.0;         // max |a − b|     (+Inf then)
   double nmse_limit = 0.0;
   double max_abs_limit = 0.0;   // absolute (thresholds.h max_abs_rel · max |b|)
   std::vector<int64_t> worst;   // multi-index of the largest |a − b| (empty when a == b)
