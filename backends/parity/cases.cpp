@@ -598,6 +598,8 @@ std::vector<CaseDef> contract_cases() {
   // ---- add -----------------------------------------------------------------------------------
   c.push_back(def("add", "jamba_residual", "add B2 T64 D4096 [Jamba-v0.1 residual]", small,
                   [](Rng& r) { return add_problem(r, {2, 64, 4096}, false); }));
+  c.push_back(def("add", "mamba130m_decode", "add B4 T1 D768 [Mamba-130m residual, decode]", small,
+                  [](Rng& r) { return add_problem(r, {4, 1, 768}, false); }));
   c.push_back(def("add", "odd_inplace", "add B3 T7 D77 out = a [odd, in place]", small,
                   [](Rng& r) { return add_problem(r, {3, 7, 77}, true); }));
 
