@@ -45,7 +45,7 @@ gpu_count=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
 cuda_version=$(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p' | head -n 1)
 slug=$(echo "$device" | tr '[:upper:]' '[:lower:]' | sed 's/[^a-z0-9]\{1,\}/-/g; s/^-//; s/-$//')
 report=${1:-bench/results/gpu-check-$slug.json}
-commit=${BRAID_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
+commit=${BRAID_COMMIT:-$(git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)}
 dirty=$( [[ "$commit" != unknown ]] && ! git diff --quiet HEAD 2>/dev/null && echo true || echo false)
 date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
