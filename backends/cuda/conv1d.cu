@@ -51,11 +51,6 @@ struct ConvParams {
   bool silu;
 };
 
-template <class T>
-__device__ __forceinline__ int64_t row_length(const ConvParams<T>& p, int64_t b) {
-  return p.lengths ? static_cast<int64_t>(p.lengths[b * p.ls]) : p.T_;
-}
-
 // Input u at time tau ∈ [−(K−1), n_b) of row b, channel c (see the file header).
 template <class T>
 __device__ __forceinline__ float conv_input(const ConvParams<T>& p, int64_t b, int64_t tau, int64_t c) {

@@ -175,6 +175,16 @@ inline unsigned grid_for(const CudaContext& ctx, int64_t n, int threads) {
 // silu(v) = v · σ(v) = v / (1 + e^−v), as backends/cpu/cpu_common.h.
 __device__ __forceinline__ float silu_f32(float v) { return v / (1.0f + expf(-v)); }
 
+// softplus(v) = log(1 + e^v), v itself above PyTorch's threshold 20 (backends/cpu/cpu_common.h).
+__device__ __forceinline__ float softplus_f32(float v) { return v > 20.0f ? v : log1pf(expf(v)); }
+
+// Valid tokens of row b for a kernel parameter block with `lengths` ([B] i32, stride `ls`, or
+// null) and `T_` tokens per row.
+template <class Params>
+__device__ __forceinline__ int64_t row_length(const Params& p, int64_t b) {
+  return p.lengths ? static_cast<int64_t>(p.lengths[b * p.ls]) : p.T_;
+}
+
 // Butterfly reductions: every lane of the warp receives the result.
 __device__ __forceinline__ float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

@@ -73,14 +73,6 @@ struct ScanParams {
   bool softplus;
 };
 
-// softplus(v) = log(1 + e^v), v itself above PyTorch's threshold 20 (backends/cpu/cpu_common.h).
-__device__ __forceinline__ float softplus_f32(float v) { return v > 20.0f ? v : log1pf(expf(v)); }
-
-template <class T>
-__device__ __forceinline__ int64_t row_length(const ScanParams<T>& p, int64_t b) {
-  return p.lengths ? static_cast<int64_t>(p.lengths[b * p.ls]) : p.T_;
-}
-
 // Δ of (b, t, d): bias, then softplus unless the caller already applied it.
 template <class T>
 __device__ __forceinline__ float delta_of(const ScanParams<T>& p, int64_t b, int64_t t, int64_t d, float bias) {

@@ -85,14 +85,6 @@ struct SsdParams {
   float dt_min, dt_max;
 };
 
-// softplus(v) = log(1 + e^v), v itself above PyTorch's threshold 20 (backends/cpu/cpu_common.h).
-__device__ __forceinline__ float softplus_f32(float v) { return v > 20.0f ? v : log1pf(expf(v)); }
-
-template <class T>
-__device__ __forceinline__ int64_t row_length(const SsdParams<T>& p, int64_t b) {
-  return p.lengths ? static_cast<int64_t>(p.lengths[b * p.ls]) : p.T_;
-}
-
 // Δ of head h at (b, t): bias, softplus, clamp to [dt_min, dt_max] (std::clamp's order).
 template <class T>
 __device__ __forceinline__ float delta_of(const SsdParams<T>& p, int64_t b, int64_t t, int64_t h) {
