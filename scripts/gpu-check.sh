@@ -46,7 +46,12 @@ cuda_version=$(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p' | head -
 slug=$(echo "$device" | tr '[:upper:]' '[:lower:]' | sed 's/[^a-z0-9]\{1,\}/-/g; s/^-//; s/-$//')
 report=${1:-bench/results/gpu-check-$slug.json}
 commit=${BRAID_COMMIT:-$(git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)}
-dirty=$( [[ "$commit" != unknown ]] && ! git diff --quiet HEAD 2>/dev/null && echo true || echo false)
+# Uncommitted changes: known only in a git checkout ("unknown" in a copied tree).
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  dirty=$(git diff --quiet HEAD 2>/dev/null && echo false || echo true)
+else
+  dirty=unknown
+fi
 date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 logs="$build/gpu-check"
