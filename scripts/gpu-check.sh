@@ -221,7 +221,7 @@ memcheck_ok = env["GC_SANITIZER"] == "true" and bool(memcheck) and all(m["ok"] f
 report = {
     "device": {"name": env["GC_DEVICE"], "driver": env["GC_DRIVER"], "memory": env["GC_MEMORY"],
                "gpus": int(env["GC_GPUS"]), "cuda": env["GC_CUDA"]},
-    "commit": env["GC_COMMIT"], "dirty": env["GC_DIRTY"] == "true", "date": env["GC_DATE"],
+    "commit": env["GC_COMMIT"], "dirty": {"true": True, "false": False}.get(env["GC_DIRTY"]), "date": env["GC_DATE"],
     "build": {"dir": env["GC_BUILD"], "setup_args": env["GC_SETUP_ARGS"], "setup_exit_code": setup_rc,
               "build_exit_code": build_rc,
               "log_tail": tail(os.path.join(logs, "build.log" if setup_rc == 0 else "setup.log"), 15) if build_rc else []},
