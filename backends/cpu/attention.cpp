@@ -91,14 +91,7 @@ Status CpuBackend::attention(const AttentionArgs& a) {
       for (int64_t t = 0; t < nq; ++t) {
         float* row = s.data() + t * nk;  // [nk]
         const int64_t visible = past[b] + t + 1;
-        float mx = row[0];
-        for (int64_t tau = 1; tau < visible; ++tau) mx = std::max(mx, row[tau]);
-        float sum = 0.0f;
-        for (int64_t tau = 0; tau < visible; ++tau) {
-          row[tau] = std::exp(row[tau] - mx);
-          sum += row[tau];
-        }
-        for (int64_t tau = 0; tau < visible; ++tau) row[tau] /= sum;
+        cpu::softmax_inplace(row, visible);
         for (int64_t tau = visible; tau < nk; ++tau) row[tau] = 0.0f;  // future keys
       }
 

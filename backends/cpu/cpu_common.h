@@ -5,6 +5,7 @@
 // computes a contract; each contract lives in its own file.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
@@ -38,6 +39,18 @@ inline float silu(float v) { return v / (1.0f + std::exp(-v)); }
 
 // softplus(v) = log(1 + e^v), returning v itself above PyTorch's threshold 20 (beta = 1).
 inline float softplus(float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); }
+
+// row[0, n) ← softmax(row[0, n)) in fp32, max-subtracted (n ≥ 1). In place.
+inline void softmax_inplace(float* row, int64_t n) {
+  float mx = row[0];
+  for (int64_t i = 1; i < n; ++i) mx = std::max(mx, row[i]);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    row[i] = std::exp(row[i] - mx);
+    sum += row[i];
+  }
+  for (int64_t i = 0; i < n; ++i) row[i] /= sum;
+}
 
 // This backend stores every float tensor as f32 (cpu_backend.h). Returns not_supported naming
 // the first defined tensor of another float dtype; absent optional tensors are skipped.

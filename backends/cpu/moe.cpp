@@ -34,15 +34,8 @@ Status CpuBackend::moe_router(const MoeRouterArgs& a) {
   for (int64_t m = 0; m < M; ++m) {
     const float* l = a.logits.ptr<float>() + m * a.logits.stride[0];  // [X]
     // p = softmax(l), fp32
-    std::vector<float> p(static_cast<size_t>(X));
-    float mx = l[0];
-    for (int64_t e = 1; e < X; ++e) mx = std::max(mx, l[e]);
-    float sum = 0.0f;
-    for (int64_t e = 0; e < X; ++e) {
-      p[e] = std::exp(l[e] - mx);
-      sum += p[e];
-    }
-    for (int64_t e = 0; e < X; ++e) p[e] /= sum;
+    std::vector<float> p(l, l + X);
+    cpu::softmax_inplace(p.data(), X);
 
     // Top-k, descending, ties → lower index: pass i takes the first strict maximum left.
     std::vector<bool> taken(static_cast<size_t>(X), false);
