@@ -17,9 +17,11 @@
 #include <nlohmann/json.hpp>
 
 #include "models/io/npy.h"
+#include "tests/temp_dir.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using braid::test::TempDir;
 
 namespace {
 
@@ -39,17 +41,6 @@ void write_file(const fs::path& p, const std::string& bytes) {
   std::ofstream f(p, std::ios::binary);
   f << bytes;
 }
-
-// A scratch directory for one test, removed at exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "braid-cli-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 Result run_braid(const std::string& args) {
   const char* bin = std::getenv("BRAID_BIN");

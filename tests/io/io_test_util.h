@@ -15,25 +15,11 @@
 #include <doctest/doctest.h>
 
 #include "core/status.h"
+#include "tests/temp_dir.h"
 
 namespace braid::test {
 
 namespace fs = std::filesystem;
-
-// A fresh directory for one test (mkdtemp), removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "braid-io-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 inline void write_file(const std::string& p, const std::string& bytes) {
   std::ofstream f(p, std::ios::binary);
