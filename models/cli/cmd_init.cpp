@@ -1,6 +1,7 @@
 // braid init --config CONFIG.json --out DIR [--seed S] [--dtype f32|bf16|f16]
 // Writes a seeded, randomly initialised checkpoint of any config in HF layout
 // (config.json + model.safetensors), loadable by braid and by transformers.
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -19,11 +20,15 @@ struct InitOptions {
 };
 
 void run_init(const InitOptions& o) {
-  const ModelConfig cfg = ModelConfig::from_file(o.config);  // validates, with errors naming the file
-  std::ifstream f(o.config);
+  // A config.json path, or a directory holding one (as ModelConfig::from_file accepts).
+  const std::string path = std::filesystem::is_directory(o.config) ? o.config + "/config.json" : o.config;
+  if (!std::filesystem::is_regular_file(path)) fail(path, ": no such file or directory");
+  std::ifstream f(path);
+  if (!f) fail(path, ": cannot open for reading");
   std::stringstream text;
   text << f.rdbuf();
-  const nlohmann::json raw = parse_config_text(text.str(), o.config);
+  const nlohmann::json raw = parse_config_text(text.str(), path);  // written back as given
+  const ModelConfig cfg = ModelConfig::from_json(raw, path);      // validates, errors name the file
   DType dtype = cfg.dtype;
   if (!o.dtype.empty()) {
     const auto t = dtype_from_name(o.dtype);
