@@ -136,10 +136,6 @@ Tensor HybridModel::forward(const std::vector<int32_t>& ids, int64_t B, int64_t 
   return logits;
 }
 
-}  // namespace braid
-
-namespace braid {
-
 std::vector<float> to_host_f32(Backend& be, const TensorView& t) {
   BRAID_CHECK(t.is_contiguous() && is_floating(t.dtype), "to_host_f32 of ", t.describe());
   std::vector<uint8_t> raw(t.nbytes());
