@@ -2,7 +2,7 @@
 
 namespace braid {
 
-#define BRAID_CONTRACT_RUN(method, Args, validator) \
+#define BRAID_CONTRACT_RUN(method, Args, validator, coster) \
   Status run_##method(Backend& be, const Args& a) { \
     BRAID_RETURN_IF_ERROR(validator(a));             \
     return be.method(a);                             \

@@ -25,31 +25,32 @@
 #include "core/contracts/rmsnorm.h"
 #include "core/contracts/rotary.h"
 #include "core/contracts/swiglu_mlp.h"
+#include "core/cost.h"
 #include "core/tensor.h"
 
-// Every layer contract: X(method, Args, validator). This list is the one place a contract is
-// registered (house style P8): the Backend virtuals, the validate-then-dispatch functions
-// `run_<method>`, backend override declarations and the registry of names all expand from it.
-#define BRAID_FOR_EACH_CONTRACT(X)                 \
-  X(embedding, EmbeddingArgs, validate)            \
-  X(rmsnorm, RmsNormArgs, validate)                \
-  X(linear, LinearArgs, validate)                  \
-  X(rotary, RotaryArgs, validate)                  \
-  X(attention, AttentionArgs, validate)            \
-  X(conv1d, Conv1dArgs, validate)                  \
-  X(conv1d_step, Conv1dArgs, validate_step)        \
-  X(mamba1_scan, Mamba1ScanArgs, validate)         \
-  X(mamba1_step, Mamba1ScanArgs, validate_step)    \
-  X(mamba2_ssd, Mamba2SsdArgs, validate)           \
-  X(mamba2_step, Mamba2SsdArgs, validate_step)     \
-  X(moe_router, MoeRouterArgs, validate)           \
-  X(moe_experts, MoeExpertsArgs, validate)         \
-  X(swiglu_mlp, SwigluMlpArgs, validate)           \
-  X(add, AddArgs, validate)                        \
-  X(copy, CopyArgs, validate)
+// Every layer contract: X(method, Args, validator, coster). This list is the one place a contract
+// is registered (house style P8): the Backend virtuals, the validate-then-dispatch functions
+// `run_<method>`, the analytic costs `cost_<method>` (core/cost.h), backend override
+// declarations and the registry of names all expand from it.
+#define BRAID_FOR_EACH_CONTRACT(X)                        \
+  X(embedding, EmbeddingArgs, validate, cost)             \
+  X(rmsnorm, RmsNormArgs, validate, cost)                 \
+  X(linear, LinearArgs, validate, cost)                   \
+  X(rotary, RotaryArgs, validate, cost)                   \
+  X(attention, AttentionArgs, validate, cost)             \
+  X(conv1d, Conv1dArgs, validate, cost)                   \
+  X(conv1d_step, Conv1dArgs, validate_step, cost)         \
+  X(mamba1_scan, Mamba1ScanArgs, validate, cost)          \
+  X(mamba1_step, Mamba1ScanArgs, validate_step, cost)     \
+  X(mamba2_ssd, Mamba2SsdArgs, validate, cost)            \
+  X(mamba2_step, Mamba2SsdArgs, validate_step, cost_step) \
+  X(moe_router, MoeRouterArgs, validate, cost)            \
+  X(moe_experts, MoeExpertsArgs, validate, cost)          \
+  X(swiglu_mlp, SwigluMlpArgs, validate, cost)            \
+  X(add, AddArgs, validate, cost)                         \
+  X(copy, CopyArgs, validate, cost)
 
-// In a backend class: `BRAID_CONTRACT_OVERRIDES` declares an override of every contract.
-#define BRAID_CONTRACT_OVERRIDE(method, Args, validator) Status method(const Args&) override;
+#define BRAID_CONTRACT_OVERRIDE(method, Args, validator, coster) Status method(const Args&) override;
 #define BRAID_CONTRACT_OVERRIDES BRAID_FOR_EACH_CONTRACT(BRAID_CONTRACT_OVERRIDE)
 
 namespace braid {
@@ -71,7 +72,7 @@ class Backend {
   virtual void synchronize() {}
 
   // Layer contracts (see each header for shapes and semantics), one virtual each.
-#define BRAID_CONTRACT_VIRTUAL(method, Args, validator) \
+#define BRAID_CONTRACT_VIRTUAL(method, Args, validator, coster) \
   virtual Status method(const Args&) { return unsupported(#method); }
   BRAID_FOR_EACH_CONTRACT(BRAID_CONTRACT_VIRTUAL)
 #undef BRAID_CONTRACT_VIRTUAL
@@ -82,8 +83,14 @@ class Backend {
 
 // Validate-then-dispatch entry points, `Status run_<method>(Backend&, const Args&)`. Every
 // caller uses these, never the virtuals directly.
-#define BRAID_CONTRACT_RUN(method, Args, validator) Status run_##method(Backend& be, const Args& a);
+#define BRAID_CONTRACT_RUN(method, Args, validator, coster) Status run_##method(Backend& be, const Args& a);
 BRAID_FOR_EACH_CONTRACT(BRAID_CONTRACT_RUN)
 #undef BRAID_CONTRACT_RUN
+
+// `Cost cost_<method>(const Args&)`: bytes, FLOPs and exponentials of one call (core/cost.h).
+#define BRAID_CONTRACT_COST(method, Args, validator, coster) \
+  inline Cost cost_##method(const Args& a) { return coster(a); }
+BRAID_FOR_EACH_CONTRACT(BRAID_CONTRACT_COST)
+#undef BRAID_CONTRACT_COST
 
 }  // namespace braid

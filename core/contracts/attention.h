@@ -13,6 +13,8 @@
 // cache is modified. Decode is the T == 1 case of the same contract.
 // Backward (training issue): the cache-free form only; d_q, d_k, d_v from d_o.
 #pragma once
+
+#include "core/cost.h"
 #include "core/tensor.h"
 
 namespace braid {
@@ -31,5 +33,6 @@ struct AttentionArgs {
 
 // Shapes and dtypes. cache_len[b] + lengths[b] ≤ S is data and is checked by the backend.
 Status validate(const AttentionArgs& a);
+Cost cost(const AttentionArgs& a);  // q, k, v, o, and the whole cache (assumed full: cache_len + T = S); 4·P FLOPs and one exp per causal score
 
 }  // namespace braid

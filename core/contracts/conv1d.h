@@ -11,6 +11,8 @@
 // `conv1d` takes any T; `conv1d_step` is the T == 1 form and requires a state.
 // Backward (training issue): d_x, d_w, d_bias, and d_state for the initial state.
 #pragma once
+
+#include "core/cost.h"
 #include "core/tensor.h"
 
 namespace braid {
@@ -26,6 +28,7 @@ struct Conv1dArgs {
 };
 
 Status validate(const Conv1dArgs& a);
+Cost cost(const Conv1dArgs& a);  // x read, y written, weights, state read and written when present (kernels.md §9.2: 2·B·L·C·s); 2·K FLOPs per output, one exp per SiLU
 Status validate_step(const Conv1dArgs& a);  // also T == 1, state present, no lengths
 
 }  // namespace braid

@@ -2,6 +2,8 @@
 //   add:  out = a + b       (residual connections; out may alias a or b)
 //   copy: dst = src         (any float dtypes, any strides; converts dtype)
 #pragma once
+
+#include "core/cost.h"
 #include "core/tensor.h"
 
 namespace braid {
@@ -18,6 +20,8 @@ struct CopyArgs {
 };
 
 Status validate(const AddArgs& a);
+Cost cost(const AddArgs& a);  // a, b read, out written
 Status validate(const CopyArgs& a);
+Cost cost(const CopyArgs& a);  // src read, dst written
 
 }  // namespace braid

@@ -3,6 +3,8 @@
 // The CPU backend routes this through its single GEMM helper (backends/cpu/gemm.h).
 // Backward (training issue): d_x = d_y · w, d_w = d_yᵀ · x, d_bias = Σ_m d_y.
 #pragma once
+
+#include "core/cost.h"
 #include "core/tensor.h"
 
 namespace braid {
@@ -15,5 +17,6 @@ struct LinearArgs {
 };
 
 Status validate(const LinearArgs& a);
+Cost cost(const LinearArgs& a);  // x, w, bias read once, y written; 2·M·N·K matrix FLOPs
 
 }  // namespace braid

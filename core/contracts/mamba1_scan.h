@@ -15,6 +15,8 @@
 // continue a cache (§6.5), which is wrong; braid does not copy that.
 // Backward (training issue): chunked with recomputation; returns d_state for the initial state.
 #pragma once
+
+#include "core/cost.h"
 #include "core/tensor.h"
 
 namespace braid {
@@ -35,6 +37,7 @@ struct Mamba1ScanArgs {
 };
 
 Status validate(const Mamba1ScanArgs& a);
+Cost cost(const Mamba1ScanArgs& a);  // kernels.md §9.2: x, dt, z, y, B, C, A, state read+written when present; 9·B·T·Di·N FLOPs, one exp per state update
 Status validate_step(const Mamba1ScanArgs& a);  // also T == 1, state present, no lengths
 
 }  // namespace braid

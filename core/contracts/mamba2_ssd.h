@@ -17,6 +17,8 @@
 // matters for a finite time_step_limit.
 // Backward (training issue): chunked with recomputation; returns d_state for the initial state.
 #pragma once
+
+#include "core/cost.h"
 #include <limits>
 
 #include "core/tensor.h"
@@ -41,6 +43,8 @@ struct Mamba2SsdArgs {
 };
 
 Status validate(const Mamba2SsdArgs& a);
+Cost cost(const Mamba2SsdArgs& a);  // kernels.md §9.2: x, z, y, dt, B, C, state read+written when present; chunked matrix FLOPs 2·B·T·(Q·N·G + ½·Q·H·P + 2·H·P·N), one exp per (token, head)
+Cost cost_step(const Mamba2SsdArgs& a);  // the sequential step: 4·B·H·P·N vector FLOPs, no matrix work
 Status validate_step(const Mamba2SsdArgs& a);  // also T == 1, state present, no lengths
 
 }  // namespace braid

@@ -10,6 +10,8 @@
 //   out[m] = Σ_{i<k} weights[m,i] · down_e( silu(gate_e x[m]) ⊙ up_e x[m] ),  e = ids[m,i]
 // Backward (training issue): router through the softmax; experts per assigned token.
 #pragma once
+
+#include "core/cost.h"
 #include "core/tensor.h"
 
 namespace braid {
@@ -35,6 +37,8 @@ struct MoeExpertsArgs {
 };
 
 Status validate(const MoeRouterArgs& a);
+Cost cost(const MoeRouterArgs& a);  // logits read, weights and ids written; one exp per logit
 Status validate(const MoeExpertsArgs& a);
+Cost cost(const MoeExpertsArgs& a);  // x, out, routing, and the weights of min(X, M·k) experts; 6·M·k·F·D matrix FLOPs
 
 }  // namespace braid

@@ -9,7 +9,7 @@
 
 namespace braid {
 
-#define BRAID_CONTRACT_NAME(method, Args, validator) std::string_view(#method),
+#define BRAID_CONTRACT_NAME(method, Args, validator, coster) std::string_view(#method),
 inline constexpr auto kContractNames = std::to_array<std::string_view>({BRAID_FOR_EACH_CONTRACT(BRAID_CONTRACT_NAME)});
 #undef BRAID_CONTRACT_NAME
 

@@ -9,6 +9,8 @@
 // is mamba_ssm's per-group norm (RMSNormGated with group_size = Di / ngroups).
 // Backward (training issue): d_x, d_z, d_w from d_out and the saved rsqrt.
 #pragma once
+
+#include "core/cost.h"
 #include "core/tensor.h"
 
 namespace braid {
@@ -23,5 +25,6 @@ struct RmsNormArgs {
 };
 
 Status validate(const RmsNormArgs& a);
+Cost cost(const RmsNormArgs& a);  // x (and z) read, out written; ≈4 FLOPs per element
 
 }  // namespace braid

@@ -6,6 +6,8 @@
 //   x'[r..P)    = x[r..P)
 // Applied in place. Backward (training issue): rotation by −ang.
 #pragma once
+
+#include "core/cost.h"
 #include "core/tensor.h"
 
 namespace braid {
@@ -18,5 +20,6 @@ struct RotaryArgs {
 };
 
 Status validate(const RotaryArgs& a);
+Cost cost(const RotaryArgs& a);  // x read and written in place; 3 FLOPs per rotated element
 
 }  // namespace braid

@@ -2,6 +2,8 @@
 //   out = w_down · ( silu(w_gate · x) ⊙ (w_up · x) )
 // Backward (training issue): through the three GEMMs and the gate.
 #pragma once
+
+#include "core/cost.h"
 #include "core/tensor.h"
 
 namespace braid {
@@ -15,5 +17,6 @@ struct SwigluMlpArgs {
 };
 
 Status validate(const SwigluMlpArgs& a);
+Cost cost(const SwigluMlpArgs& a);  // x, three weight matrices, out; 6·M·F·D matrix FLOPs
 
 }  // namespace braid
