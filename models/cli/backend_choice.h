@@ -8,7 +8,7 @@
 
 namespace braid::cli {
 
-// "cpu" (the reference backend) or, in a CUDA build, "cuda" / "cuda:N". Anything else, or
+// "cpu" (the CPU backend), "cpu-ref" (the plain reference, never a fast path) or, in a CUDA build, "cuda" / "cuda:N". Anything else, or
 // CUDA without a usable device, is a one-line error that says what this build offers.
 std::unique_ptr<Backend> make_backend(const std::string& name);
 
