@@ -54,17 +54,17 @@ void attention_decode(const Target& t, int64_t B, int64_t S) {
   });
 }
 
-// Router linear, softmax top-k, and the experts' SwiGLU FFNs for M tokens.
-void moe_ffn(const Target& t, int64_t M) {
-  add(t, "moe_ffn", mk({{"M", M}, {"D", kD}, {"F", kF}, {"X", kX}, {"k", kTopK}}), [=](benchmark::State& st) {
+// Router linear, softmax top-k, and the experts' SwiGLU FFNs for M tokens of width D.
+void moe_ffn(const Target& t, int64_t M, int64_t D = kD, int64_t F = kF) {
+  add(t, "moe_ffn", mk({{"M", M}, {"D", D}, {"F", F}, {"X", kX}, {"k", kTopK}}), [=](benchmark::State& st) {
     Backend& be = *t.be;
-    Tensor x = random_tensor(be, {M, kD}, t.io, normal(0, 1), 41);
-    Tensor w_router = random_tensor(be, {kX, kD}, t.io, normal(0, 0.02f), 42);
-    Tensor w_gate = random_tensor(be, {kX, kF, kD}, t.io, normal(0, 0.02f), 43);
-    Tensor w_up = random_tensor(be, {kX, kF, kD}, t.io, normal(0, 0.02f), 44);
-    Tensor w_down = random_tensor(be, {kX, kD, kF}, t.io, normal(0, 0.02f), 45);
+    Tensor x = random_tensor(be, {M, D}, t.io, normal(0, 1), 41);
+    Tensor w_router = random_tensor(be, {kX, D}, t.io, normal(0, 0.02f), 42);
+    Tensor w_gate = random_tensor(be, {kX, F, D}, t.io, normal(0, 0.02f), 43);
+    Tensor w_up = random_tensor(be, {kX, F, D}, t.io, normal(0, 0.02f), 44);
+    Tensor w_down = random_tensor(be, {kX, D, F}, t.io, normal(0, 0.02f), 45);
     Tensor logits(be, {M, kX}, t.io), weights(be, {M, kTopK}, DType::f32), ids(be, {M, kTopK}, DType::i32);
-    Tensor out(be, {M, kD}, t.io);
+    Tensor out(be, {M, D}, t.io);
     LinearArgs router{x, w_router, {}, logits};
     MoeRouterArgs route{logits, weights, ids};
     MoeExpertsArgs experts{x, w_gate, w_up, w_down, ids, weights, out};
@@ -120,7 +120,7 @@ void register_layer_cases(const Target& t, Shapes s, const std::string& config_p
   if (s == Shapes::tiny) {
     attention_prefill(t, 1, 32);
     attention_decode(t, 2, 64);
-    moe_ffn(t, 16);
+    moe_ffn(t, 16, 64, 128);
     linear(t, 16, 64, 32);
     return;
   }
