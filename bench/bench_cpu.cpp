@@ -34,7 +34,7 @@ int threads() {
 
 // C = A·Bᵀ through one GEMM implementation directly, at the same shapes as the linear cases.
 void raw_gemm(const Target& t, GemmImpl impl, int64_t M, int64_t N, int64_t K) {
-  const std::string shape = "M" + std::to_string(M) + "_N" + std::to_string(N) + "_K" + std::to_string(K);
+  const std::string shape = shape_name({{"M", M}, {"N", N}, {"K", K}});
   Target raw = t;
   raw.label = gemm_impl_name(impl);
   add(raw, "gemm", shape, [=](benchmark::State& st) {

@@ -50,7 +50,7 @@ class CudaEventTimer final : public Timer {
 // y = x·wᵀ straight through cublasGemmEx (bf16 operands, fp32 accumulation), the peer of the
 // `linear` contract at the same shapes.
 void raw_cublas(const Target& t, CudaContext& ctx, int64_t M, int64_t N, int64_t K) {
-  const std::string shape = "M" + std::to_string(M) + "_N" + std::to_string(N) + "_K" + std::to_string(K);
+  const std::string shape = shape_name({{"M", M}, {"N", N}, {"K", K}});
   Target raw = t;
   raw.label = "cublas";
   add(raw, "gemm", shape, [=, &ctx](benchmark::State& st) {

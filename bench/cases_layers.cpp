@@ -18,14 +18,8 @@ namespace {
 
 constexpr int64_t kD = 1024, kHq = 16, kHkv = 4, kP = 64, kF = 3584, kX = 8, kTopK = 2, kDi = 2048, kV = 32000;
 
-std::string mk(std::initializer_list<std::pair<const char*, int64_t>> kv) {
-  std::string s;
-  for (const auto& [k, v] : kv) s += (s.empty() ? "" : "_") + std::string(k) + std::to_string(v);
-  return s;
-}
-
 void attention_prefill(const Target& t, int64_t B, int64_t T) {
-  add(t, "attention_prefill", mk({{"B", B}, {"L", T}, {"Hq", kHq}, {"Hkv", kHkv}, {"P", kP}}), [=](benchmark::State& st) {
+  add(t, "attention_prefill", shape_name({{"B", B}, {"L", T}, {"Hq", kHq}, {"Hkv", kHkv}, {"P", kP}}), [=](benchmark::State& st) {
     Backend& be = *t.be;
     Tensor q = random_tensor(be, {B, T, kHq, kP}, t.io, normal(0, 1), 31);
     Tensor k = random_tensor(be, {B, T, kHkv, kP}, t.io, normal(0, 1), 32);
@@ -39,7 +33,7 @@ void attention_prefill(const Target& t, int64_t B, int64_t T) {
 
 // One new token per row against a full cache of S tokens (cache_len = S − 1).
 void attention_decode(const Target& t, int64_t B, int64_t S) {
-  add(t, "attention_decode", mk({{"B", B}, {"S", S}, {"Hq", kHq}, {"Hkv", kHkv}, {"P", kP}}), [=](benchmark::State& st) {
+  add(t, "attention_decode", shape_name({{"B", B}, {"S", S}, {"Hq", kHq}, {"Hkv", kHkv}, {"P", kP}}), [=](benchmark::State& st) {
     Backend& be = *t.be;
     Tensor q = random_tensor(be, {B, 1, kHq, kP}, t.io, normal(0, 1), 34);
     Tensor k = random_tensor(be, {B, 1, kHkv, kP}, t.io, normal(0, 1), 35);
@@ -56,7 +50,7 @@ void attention_decode(const Target& t, int64_t B, int64_t S) {
 
 // Router linear, softmax top-k, and the experts' SwiGLU FFNs for M tokens of width D.
 void moe_ffn(const Target& t, int64_t M, int64_t D = kD, int64_t F = kF) {
-  add(t, "moe_ffn", mk({{"M", M}, {"D", D}, {"F", F}, {"X", kX}, {"k", kTopK}}), [=](benchmark::State& st) {
+  add(t, "moe_ffn", shape_name({{"M", M}, {"D", D}, {"F", F}, {"X", kX}, {"k", kTopK}}), [=](benchmark::State& st) {
     Backend& be = *t.be;
     Tensor x = random_tensor(be, {M, D}, t.io, normal(0, 1), 41);
     Tensor w_router = random_tensor(be, {kX, D}, t.io, normal(0, 0.02f), 42);
@@ -82,7 +76,7 @@ void moe_ffn(const Target& t, int64_t M, int64_t D = kD, int64_t F = kF) {
 }
 
 void linear(const Target& t, int64_t M, int64_t N, int64_t K) {
-  add(t, "linear", mk({{"M", M}, {"N", N}, {"K", K}}), [=](benchmark::State& st) {
+  add(t, "linear", shape_name({{"M", M}, {"N", N}, {"K", K}}), [=](benchmark::State& st) {
     Backend& be = *t.be;
     Tensor x = random_tensor(be, {M, K}, t.io, normal(0, 1), 51);
     Tensor w = random_tensor(be, {N, K}, t.io, normal(0, 0.02f), 52);
@@ -95,7 +89,7 @@ void linear(const Target& t, int64_t M, int64_t N, int64_t K) {
 // One attention period of the 1B model (8 layers: M- ME M- ME A- ME M- ME), embedding and the
 // last position's logits included; the floor is that of the summed contract costs.
 void hybrid_block(const Target& t, const std::string& config_path, int64_t B, int64_t T) {
-  add(t, "block", "jamba1b_8layers_" + mk({{"B", B}, {"L", T}}), [=](benchmark::State& st) {
+  add(t, "block", "jamba1b_8layers_" + shape_name({{"B", B}, {"L", T}}), [=](benchmark::State& st) {
     std::ifstream in(config_path);
     if (!in) fail(config_path, ": cannot open the benchmark model config");
     std::stringstream text;

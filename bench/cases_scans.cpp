@@ -11,14 +11,8 @@
 namespace braid::bench {
 namespace {
 
-std::string dims(std::initializer_list<std::pair<const char*, int64_t>> kv) {
-  std::string s;
-  for (const auto& [k, v] : kv) s += (s.empty() ? "" : "_") + std::string(k) + std::to_string(v);
-  return s;
-}
-
 void mamba1(const Target& t, int64_t B, int64_t L, int64_t D, int64_t N, bool step) {
-  const std::string shape = step ? dims({{"B", B}, {"D", D}, {"N", N}}) : dims({{"B", B}, {"L", L}, {"D", D}, {"N", N}});
+  const std::string shape = step ? shape_name({{"B", B}, {"D", D}, {"N", N}}) : shape_name({{"B", B}, {"L", L}, {"D", D}, {"N", N}});
   add(t, step ? "mamba1_step" : "mamba1_scan", shape, [=](benchmark::State& st) {
     Backend& be = *t.be;
     const float bc_std = 1.0f / std::sqrt(static_cast<float>(N));
@@ -42,8 +36,8 @@ void mamba1(const Target& t, int64_t B, int64_t L, int64_t D, int64_t N, bool st
 
 void mamba2(const Target& t, int64_t B, int64_t L, int64_t H, int64_t P, int64_t N, bool step) {
   const int64_t G = 1;
-  const std::string shape = step ? dims({{"B", B}, {"H", H}, {"P", P}, {"N", N}})
-                                 : dims({{"B", B}, {"L", L}, {"H", H}, {"P", P}, {"N", N}});
+  const std::string shape = step ? shape_name({{"B", B}, {"H", H}, {"P", P}, {"N", N}})
+                                 : shape_name({{"B", B}, {"L", L}, {"H", H}, {"P", P}, {"N", N}});
   add(t, step ? "mamba2_step" : "mamba2_ssd", shape, [=](benchmark::State& st) {
     Backend& be = *t.be;
     const float bc_std = 1.0f / std::sqrt(static_cast<float>(N));
@@ -67,7 +61,7 @@ void mamba2(const Target& t, int64_t B, int64_t L, int64_t H, int64_t P, int64_t
 }
 
 void conv(const Target& t, int64_t B, int64_t L, int64_t C, int64_t K, bool step) {
-  const std::string shape = step ? dims({{"B", B}, {"D", C}, {"K", K}}) : dims({{"B", B}, {"L", L}, {"D", C}, {"K", K}});
+  const std::string shape = step ? shape_name({{"B", B}, {"D", C}, {"K", K}}) : shape_name({{"B", B}, {"L", L}, {"D", C}, {"K", K}});
   add(t, step ? "conv1d_step" : "conv1d", shape, [=](benchmark::State& st) {
     Backend& be = *t.be;
     Tensor x = random_tensor(be, {B, L, C}, t.io, normal(0, 1), 21);

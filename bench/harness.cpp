@@ -106,6 +106,16 @@ void measure(benchmark::State& state, const Target& t, const Cost& cost, const s
   }
 }
 
+std::string shape_name(std::initializer_list<std::pair<const char*, int64_t>> dims) {
+  std::string s;
+  for (const auto& [letter, value] : dims) {
+    if (!s.empty()) s += '_';
+    s += letter;
+    s += std::to_string(value);
+  }
+  return s;
+}
+
 void add(const Target& t, const std::string& op, const std::string& shape,
          std::function<void(benchmark::State&)> body) {
   benchmark::RegisterBenchmark((op + "/" + t.label + "/" + shape).c_str(), std::move(body))
@@ -138,6 +148,9 @@ Shapes shapes_from_name(const std::string& name) {
 }
 
 int run_main(int argc, char** argv, const std::string& device, const std::string& flags) {
+  // Google Benchmark refuses a file reporter without --benchmark_out, so pass one only then.
+  bool to_file = false;
+  for (int i = 1; i < argc; ++i) to_file |= std::string(argv[i]).rfind("--benchmark_out=", 0) == 0;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("braid_commit", kBenchCommit);
@@ -146,7 +159,7 @@ int run_main(int argc, char** argv, const std::string& device, const std::string
   benchmark::AddCustomContext("timing", "median of timed calls after 2 warm-up calls; see bench/README.md");
   CleanNames<benchmark::ConsoleReporter> console;
   CleanNames<benchmark::JSONReporter> file;
-  benchmark::RunSpecifiedBenchmarks(&console, &file);
+  benchmark::RunSpecifiedBenchmarks(&console, to_file ? &file : nullptr);
   benchmark::Shutdown();
   return 0;
 }

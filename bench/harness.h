@@ -7,9 +7,12 @@
 // Benchmark's, with the provenance (commit, device, date, flags) in its context.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -63,6 +66,9 @@ Tensor int_tensor(Backend& be, const std::vector<int32_t>& values);
 // flop_per_second, exp_per_second, floor_us, pct_of_floor, min_us, runs; the label is the
 // floor's binding term.
 void measure(benchmark::State& state, const Target& t, const Cost& cost, const std::function<void()>& call);
+
+// The shape field of a name: letters and values joined by '_', e.g. "B8_L4096_D8192_N16".
+std::string shape_name(std::initializer_list<std::pair<const char*, int64_t>> dims);
 
 // Registers `op/label/shape` with `body`; the name is kept exactly (see CleanNames).
 void add(const Target& t, const std::string& op, const std::string& shape,
