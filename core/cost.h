@@ -35,7 +35,8 @@ struct Hardware {
 };
 
 // One H100 80GB SXM (HBM3), measured figures of kernels.md §9.1: HBM 3.0 TB/s (device-to-
-// device copy), fp32 FMA 55.4 TFLOP/s, bf16 dense MMA 798 TFLOP/s, MUFU ex2 4.12e12/s.
+// device copy), fp32 FMA 55.4 TFLOP/s (spec 66.9), bf16 dense MMA 798 TFLOP/s (spec 989), MUFU ex2
+// 4.12e12/s.
 Hardware h100_sxm();
 // The 2-core Zen 5 (AVX-512) development machine, kernels.md §9.3: 330 GFLOP/s fp32 FMA on two
 // threads, 41 GB/s copy bandwidth, a 16-lane vector exp at ≈12 lane-operations per element.

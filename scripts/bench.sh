@@ -28,13 +28,16 @@ for be in "${backends[@]}"; do
     cpu|cpu-ref) prog=$bin/braid_bench_cpu
                  device=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1 | slug) ;;
     cuda*)       prog=$bin/braid_bench_cuda
+                 command -v nvidia-smi >/dev/null || { echo "scripts/bench.sh: no nvidia-smi, so no GPU to run $be on" >&2; exit 1; }
                  device=$(nvidia-smi --query-gpu=name --format=csv,noheader -i 0 | slug) ;;
     *) echo "scripts/bench.sh: unknown backend $be (expected cpu, cpu-ref or cuda)" >&2; exit 1 ;;
   esac
   [ -x "$prog" ] || { echo "scripts/bench.sh: $prog not built (meson setup -Dbench=enabled, or bench/bundle.sh)" >&2; exit 1; }
   out=$results/$be-$device.json
   tmp=$out.partial
-  "$prog" --backend="$be" --model_config="$config" --benchmark_out="$tmp" --benchmark_out_format=json "$@"
+  rc=0
+  "$prog" --backend="$be" --model_config="$config" --benchmark_out="$tmp" --benchmark_out_format=json "$@" || rc=$?
+  [ $rc -eq 0 ] || { rm -f "$tmp"; echo "scripts/bench.sh: $prog exited $rc; nothing written" >&2; exit $rc; }
   mv "$tmp" "$out"
   echo "wrote $out"
 done
