@@ -3,13 +3,14 @@
 //
 // Shapes: x, dt, z, y [B, T, Di]; B, C [B, T, N]; A [Di, N]; state [B, Di, N].
 // Vectorisation: 8 channels d per AVX2 register (the reference walks one channel at a time).
-// Loop order: (b, block of 8 channels) in parallel → t → n. Per block the 8×N slices of A
-// and of the state are transposed once into [N][8] scratch, so the inner loop over n does
+// Loop order: (b, block of 128 channels) in parallel → t → 8-channel vector → n. Per block
+// the slices of A and of the state are transposed once into [vector][N][8] scratch (16 KB at
+// N 16, in L1), so the inner loop over n does
 //   h[n] ← exp(Δ·A[n]) · h[n] + (Δ·x) · B[t, n]       (8 lanes; B, C broadcast)
 //   acc  += h[n] · C[t, n]
 // with the vector exp of simd_avx2.h, then y = (acc + D·x) · silu(z). Δ = softplus(dt + bias)
 // is vectorised too (softplus8). The channels past the last multiple of 8 run as one masked
-// block. Differences from the reference are rounding only: the vector exp and softplus
+// vector. Differences from the reference are rounding only: the vector exp and softplus
 // (≈2 ulp), and the product (Δ·x)·B instead of (Δ·B)·x.
 // The step is this scan with T = 1 and lengths all 1 (the same recurrence on one token).
 #include <algorithm>
@@ -29,54 +30,71 @@ BRAID_AVX2 __m256 lanes_or(const TensorView& v, int64_t d0, int w, float absent)
   return v.defined() ? load8(v.ptr<float>() + d0, w) : _mm256_set1_ps(absent);
 }
 
-// One row b, channels [d0, d0 + w), w ≤ 8, every token of the row. hT and AT are [N][8] scratch.
-BRAID_AVX2 void scan_block(const Mamba1ScanArgs& a, int64_t b, int64_t d0, int w, int64_t len, float* hT, float* AT) {
+constexpr int64_t kVecs = 16;  // 8-lane vectors per block: 128 channels, [kVecs][N][8] scratch
+
+// One row b, channels [d0, d0 + nd), nd ≤ 8·kVecs, every token of the row. hT and AT are
+// [kVecs][N][8] scratch: the block's state and A, 8 channels per vector.
+// Tokens outside, vectors inside: each token reads one contiguous run of nd channels of x, dt,
+// z and y (rows Di floats apart), so the block amortises a new page and cache line per row
+// over nd·N state updates instead of 8·N.
+BRAID_AVX2 void scan_block(const Mamba1ScanArgs& a, int64_t b, int64_t d0, int64_t nd, int64_t len, float* hT, float* AT) {
   const int64_t T = a.x.dim(1), Di = a.x.dim(2), N = a.A.dim(1);
+  const int64_t nv = (nd + 7) / 8;
   const float* A = a.A.ptr<float>();
   float* st = a.state.defined() ? a.state.ptr<float>() + b * Di * N : nullptr;  // [Di, N] of row b
-  for (int64_t n = 0; n < N; ++n)
-    for (int l = 0; l < 8; ++l) {
-      AT[n * 8 + l] = l < w ? A[(d0 + l) * N + n] : 0.0f;
-      hT[n * 8 + l] = (l < w && st) ? st[(d0 + l) * N + n] : 0.0f;
-    }
-  const __m256 bias = lanes_or(a.dt_bias, d0, w, 0.0f), Dv = lanes_or(a.D, d0, w, 0.0f);
+  for (int64_t v = 0; v < nv; ++v)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t l = 0; l < 8; ++l) {
+        const int64_t d = d0 + v * 8 + l;
+        AT[(v * N + n) * 8 + l] = d < d0 + nd ? A[d * N + n] : 0.0f;
+        hT[(v * N + n) * 8 + l] = (d < d0 + nd && st) ? st[d * N + n] : 0.0f;
+      }
   for (int64_t t = 0; t < T; ++t) {
-    float* y = a.y.ptr<float>() + (b * T + t) * Di + d0;
-    if (t >= len) {
-      store8(y, _mm256_setzero_ps(), w);
-      continue;
-    }
-    const __m256 xv = load8(a.x.ptr<float>() + b * a.x.stride[0] + t * a.x.stride[1] + d0, w);
-    __m256 delta = _mm256_add_ps(load8(a.dt.ptr<float>() + b * a.dt.stride[0] + t * a.dt.stride[1] + d0, w), bias);
-    if (a.dt_softplus) delta = softplus8(delta);
-    const __m256 dx = _mm256_mul_ps(delta, xv);
+    float* yrow = a.y.ptr<float>() + (b * T + t) * Di + d0;
+    const float* xrow = a.x.ptr<float>() + b * a.x.stride[0] + t * a.x.stride[1] + d0;
+    const float* dtrow = a.dt.ptr<float>() + b * a.dt.stride[0] + t * a.dt.stride[1] + d0;
+    const float* zrow = a.z.defined() ? a.z.ptr<float>() + b * a.z.stride[0] + t * a.z.stride[1] + d0 : nullptr;
     const float* Bt = a.Bm.ptr<float>() + b * a.Bm.stride[0] + t * a.Bm.stride[1];  // [N]
     const float* Ct = a.Cm.ptr<float>() + b * a.Cm.stride[0] + t * a.Cm.stride[1];  // [N]
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  // two chains hide FMA latency
-    int64_t n = 0;
-    for (; n + 1 < N; n += 2) {
-      const __m256 dA0 = exp8(_mm256_mul_ps(delta, _mm256_load_ps(AT + n * 8)));
-      const __m256 dA1 = exp8(_mm256_mul_ps(delta, _mm256_load_ps(AT + n * 8 + 8)));
-      const __m256 h0 = _mm256_fmadd_ps(dA0, _mm256_load_ps(hT + n * 8), _mm256_mul_ps(dx, _mm256_set1_ps(Bt[n])));
-      const __m256 h1 = _mm256_fmadd_ps(dA1, _mm256_load_ps(hT + n * 8 + 8), _mm256_mul_ps(dx, _mm256_set1_ps(Bt[n + 1])));
-      _mm256_store_ps(hT + n * 8, h0);
-      _mm256_store_ps(hT + n * 8 + 8, h1);
-      acc0 = _mm256_fmadd_ps(h0, _mm256_set1_ps(Ct[n]), acc0);
-      acc1 = _mm256_fmadd_ps(h1, _mm256_set1_ps(Ct[n + 1]), acc1);
+    for (int64_t v = 0; v < nv; ++v) {
+      const int w = static_cast<int>(std::min<int64_t>(8, nd - v * 8));
+      if (t >= len) {
+        store8(yrow + v * 8, _mm256_setzero_ps(), w);
+        continue;
+      }
+      float* h = hT + v * N * 8;
+      const float* Av = AT + v * N * 8;
+      const __m256 xv = load8(xrow + v * 8, w);
+      __m256 delta = _mm256_add_ps(load8(dtrow + v * 8, w), lanes_or(a.dt_bias, d0 + v * 8, w, 0.0f));
+      if (a.dt_softplus) delta = softplus8(delta);
+      const __m256 dx = _mm256_mul_ps(delta, xv);
+      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  // two chains hide FMA latency
+      int64_t n = 0;
+      for (; n + 1 < N; n += 2) {
+        const __m256 dA0 = exp8(_mm256_mul_ps(delta, _mm256_load_ps(Av + n * 8)));
+        const __m256 dA1 = exp8(_mm256_mul_ps(delta, _mm256_load_ps(Av + n * 8 + 8)));
+        const __m256 h0 = _mm256_fmadd_ps(dA0, _mm256_load_ps(h + n * 8), _mm256_mul_ps(dx, _mm256_set1_ps(Bt[n])));
+        const __m256 h1 = _mm256_fmadd_ps(dA1, _mm256_load_ps(h + n * 8 + 8), _mm256_mul_ps(dx, _mm256_set1_ps(Bt[n + 1])));
+        _mm256_store_ps(h + n * 8, h0);
+        _mm256_store_ps(h + n * 8 + 8, h1);
+        acc0 = _mm256_fmadd_ps(h0, _mm256_set1_ps(Ct[n]), acc0);
+        acc1 = _mm256_fmadd_ps(h1, _mm256_set1_ps(Ct[n + 1]), acc1);
+      }
+      if (n < N) {
+        const __m256 dA = exp8(_mm256_mul_ps(delta, _mm256_load_ps(Av + n * 8)));
+        const __m256 h0 = _mm256_fmadd_ps(dA, _mm256_load_ps(h + n * 8), _mm256_mul_ps(dx, _mm256_set1_ps(Bt[n])));
+        _mm256_store_ps(h + n * 8, h0);
+        acc0 = _mm256_fmadd_ps(h0, _mm256_set1_ps(Ct[n]), acc0);
+      }
+      __m256 out = _mm256_fmadd_ps(lanes_or(a.D, d0 + v * 8, w, 0.0f), xv, _mm256_add_ps(acc0, acc1));
+      if (zrow) out = _mm256_mul_ps(out, silu8(load8(zrow + v * 8, w)));
+      store8(yrow + v * 8, out, w);
     }
-    if (n < N) {
-      const __m256 dA = exp8(_mm256_mul_ps(delta, _mm256_load_ps(AT + n * 8)));
-      const __m256 h = _mm256_fmadd_ps(dA, _mm256_load_ps(hT + n * 8), _mm256_mul_ps(dx, _mm256_set1_ps(Bt[n])));
-      _mm256_store_ps(hT + n * 8, h);
-      acc0 = _mm256_fmadd_ps(h, _mm256_set1_ps(Ct[n]), acc0);
-    }
-    __m256 out = _mm256_fmadd_ps(Dv, xv, _mm256_add_ps(acc0, acc1));
-    if (a.z.defined()) out = _mm256_mul_ps(out, silu8(load8(a.z.ptr<float>() + b * a.z.stride[0] + t * a.z.stride[1] + d0, w)));
-    store8(y, out, w);
   }
   if (st)
-    for (int64_t n = 0; n < N; ++n)
-      for (int l = 0; l < w; ++l) st[(d0 + l) * N + n] = hT[n * 8 + l];
+    for (int64_t v = 0; v < nv; ++v)
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t l = 0; l < std::min<int64_t>(8, nd - v * 8); ++l) st[(d0 + v * 8 + l) * N + n] = hT[(v * N + n) * 8 + l];
 }
 
 bool unit_inner(const TensorView& v) { return !v.defined() || v.stride[v.ndim - 1] == 1; }
@@ -88,16 +106,16 @@ bool mamba1_scan(const Mamba1ScanArgs& a, const std::vector<int64_t>& lengths) {
   for (const TensorView* v : {&a.x, &a.dt, &a.dt_bias, &a.Bm, &a.Cm, &a.D, &a.z})
     if (!unit_inner(*v)) return false;
   const int64_t B = a.x.dim(0), T = a.x.dim(1), Di = a.x.dim(2), N = a.A.dim(1);
-  const int64_t blocks = (Di + 7) / 8;
+  const int64_t width = 8 * kVecs, blocks = (Di + width - 1) / width;
 #pragma omp parallel if (B * T * Di * N >= cpu::kOmpMinWork)
   {
-    // [N][8] scratch per thread, 32-byte aligned for the aligned loads of the inner loop.
+    // [kVecs][N][8] scratch per thread, 32-byte aligned for the aligned loads of the inner loop.
     struct alignas(32) Lanes { float v[8]; };
-    std::vector<Lanes> h(static_cast<size_t>(N)), At(static_cast<size_t>(N));
+    std::vector<Lanes> h(static_cast<size_t>(kVecs * N)), At(static_cast<size_t>(kVecs * N));
 #pragma omp for collapse(2) schedule(static)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t k = 0; k < blocks; ++k)
-        scan_block(a, b, k * 8, static_cast<int>(std::min<int64_t>(8, Di - k * 8)), lengths[b],
+        scan_block(a, b, k * width, std::min(width, Di - k * width), lengths[b],
                    reinterpret_cast<float*>(h.data()), reinterpret_cast<float*>(At.data()));
   }
   return true;
