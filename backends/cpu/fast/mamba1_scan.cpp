@@ -12,7 +12,8 @@
 // is vectorised too (softplus8). The channels past the last multiple of 8 run as one masked
 // vector. Differences from the reference are rounding only: the vector exp and softplus
 // (≈2 ulp), and the product (Δ·x)·B instead of (Δ·B)·x.
-// The step is this scan with T = 1 and lengths all 1 (the same recurrence on one token).
+// The step (and any T = 1 call with a state and every row valid) takes step_block instead,
+// which works on the state in place, vectorised over n.
 #include <algorithm>
 #include <vector>
 
@@ -97,6 +98,39 @@ BRAID_AVX2 void scan_block(const Mamba1ScanArgs& a, int64_t b, int64_t d0, int64
         for (int64_t l = 0; l < std::min<int64_t>(8, nd - v * 8); ++l) st[(d0 + v * 8 + l) * N + n] = hT[(v * N + n) * 8 + l];
 }
 
+// One token (T = 1, every row valid) of row b, channels [d0, d0 + w), w ≤ 8, read and written
+// in place in state [B, Di, N]: the decode step. Here a channel's N states are contiguous, so
+// the n loop is vectorised instead (8 states per register, masked tail) and no transposed
+// scratch is needed; Δ, the D skip and the gate stay 8 channels wide.
+BRAID_AVX2 void step_block(const Mamba1ScanArgs& a, int64_t b, int64_t d0, int w) {
+  const int64_t Di = a.x.dim(2), N = a.A.dim(1);
+  const __m256 xv = load8(a.x.ptr<float>() + b * a.x.stride[0] + d0, w);
+  __m256 delta = _mm256_add_ps(load8(a.dt.ptr<float>() + b * a.dt.stride[0] + d0, w), lanes_or(a.dt_bias, d0, w, 0.0f));
+  if (a.dt_softplus) delta = softplus8(delta);
+  alignas(32) float dl[8], dxl[8], yl[8];
+  _mm256_store_ps(dl, delta);
+  _mm256_store_ps(dxl, _mm256_mul_ps(delta, xv));
+  const float* Bt = a.Bm.ptr<float>() + b * a.Bm.stride[0];  // [N]
+  const float* Ct = a.Cm.ptr<float>() + b * a.Cm.stride[0];  // [N]
+  for (int l = 0; l < w; ++l) {
+    float* h = a.state.ptr<float>() + (b * Di + d0 + l) * N;  // [N]
+    const float* Ar = a.A.ptr<float>() + (d0 + l) * N;        // [N]
+    const __m256 dv = _mm256_set1_ps(dl[l]), dxv = _mm256_set1_ps(dxl[l]);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t n = 0; n < N; n += 8) {
+      const int m = static_cast<int>(std::min<int64_t>(8, N - n));
+      const __m256 hv = _mm256_fmadd_ps(exp8(_mm256_mul_ps(dv, load8(Ar + n, m))), load8(h + n, m),
+                                        _mm256_mul_ps(dxv, load8(Bt + n, m)));
+      store8(h + n, hv, m);
+      acc = _mm256_fmadd_ps(hv, load8(Ct + n, m), acc);
+    }
+    yl[l] = hsum8(acc);
+  }
+  __m256 out = _mm256_fmadd_ps(lanes_or(a.D, d0, w, 0.0f), xv, load8(yl, w));
+  if (a.z.defined()) out = _mm256_mul_ps(out, silu8(load8(a.z.ptr<float>() + b * a.z.stride[0] + d0, w)));
+  store8(a.y.ptr<float>() + b * Di + d0, out, w);
+}
+
 bool unit_inner(const TensorView& v) { return !v.defined() || v.stride[v.ndim - 1] == 1; }
 
 }  // namespace
@@ -106,6 +140,14 @@ bool mamba1_scan(const Mamba1ScanArgs& a, const std::vector<int64_t>& lengths) {
   for (const TensorView* v : {&a.x, &a.dt, &a.dt_bias, &a.Bm, &a.Cm, &a.D, &a.z})
     if (!unit_inner(*v)) return false;
   const int64_t B = a.x.dim(0), T = a.x.dim(1), Di = a.x.dim(2), N = a.A.dim(1);
+  const bool decode = T == 1 && a.state.defined() &&
+                      std::all_of(lengths.begin(), lengths.end(), [](int64_t n) { return n == 1; });
+  if (decode) {
+#pragma omp parallel for collapse(2) schedule(static) if (B * Di * N >= cpu::kOmpMinWork)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t d0 = 0; d0 < Di; d0 += 8) step_block(a, b, d0, static_cast<int>(std::min<int64_t>(8, Di - d0)));
+    return true;
+  }
   const int64_t width = 8 * kVecs, blocks = (Di + width - 1) / width;
 #pragma omp parallel if (B * T * Di * N >= cpu::kOmpMinWork)
   {
