@@ -18,7 +18,8 @@
 // Loop order: (b, h) in parallel → pairs of tokens → pairs of rows p → N in 8-lane vectors.
 // Two tokens per pass halve the loads and stores of Ŝ (P×N fp32 = 32 KB at P 64, N 128, one
 // L1); two rows share each load of B_t and C_t. D skip and z gate run afterwards over the
-// token's P outputs in 8-lane vectors. Tails (odd P, odd token count, N % 8) use the same
+// token's P outputs in 8-lane vectors. A decode step (T = 1 with a state) runs the folding
+// update directly on the state, one pass, no scratch copy. Tails (odd P, odd token count, N % 8) use the same
 // kernel with one row, one token or a masked vector.
 #include <algorithm>
 #include <cmath>
@@ -99,14 +100,26 @@ BRAID_AVX2 void scan_head(const Mamba2SsdArgs& a, int64_t b, int64_t h, int64_t 
   const float A = a.A.ptr<float>()[h * a.A.stride[0]];
   const float D = cpu::vec_or(a.D, h, 0.0f), bias = cpu::vec_or(a.dt_bias, h, 0.0f);
   float* st = a.state.defined() ? a.state.ptr<float>() + (b * H + h) * P * N : nullptr;
-  if (st) std::copy(st, st + P * N, S);
-  else std::fill(S, S + P * N, 0.0f);
   auto token = [&](int64_t t, float delta, float c) {
     return Tok{a.x.ptr<float>() + b * a.x.stride[0] + t * a.x.stride[1] + h * a.x.stride[2],
                a.Bm.ptr<float>() + b * a.Bm.stride[0] + t * a.Bm.stride[1] + g * a.Bm.stride[2],
                a.Cm.ptr<float>() + b * a.Cm.stride[0] + t * a.Cm.stride[1] + g * a.Cm.stride[2],
                a.y.ptr<float>() + ((b * T + t) * H + h) * P, delta / c, c};
   };
+  auto gate = [&](int64_t k) {
+    skip_and_gate(a.y.ptr<float>() + ((b * T + k) * H + h) * P,
+                  a.x.ptr<float>() + b * a.x.stride[0] + k * a.x.stride[1] + h * a.x.stride[2],
+                  a.z.defined() ? cpu::at(a.z, {b, k, h, 0}) : nullptr, D, P);
+  };
+  if (T == 1 && len == 1 && st) {  // decode step: the folding update, in place on the state
+    const float d0 = std::clamp(cpu::softplus(*cpu::at(a.dt, {b, 0, h}) + bias), a.dt_min, a.dt_max);
+    const Tok tk = token(0, d0, 1.0f);
+    all_rows<1, true>(st, P, N, &tk, std::exp(d0 * A));
+    gate(0);
+    return;
+  }
+  if (st) std::copy(st, st + P * N, S);
+  else std::fill(S, S + P * N, 0.0f);
   float lam = 0.0f;  // λ: the true state is exp(λ)·Ŝ
   int64_t t = 0;
   while (t < len) {
@@ -132,10 +145,7 @@ BRAID_AVX2 void scan_head(const Mamba2SsdArgs& a, int64_t b, int64_t h, int64_t 
         lam = l0;
       }
     }
-    for (int64_t k = t; k < t + done; ++k)
-      skip_and_gate(a.y.ptr<float>() + ((b * T + k) * H + h) * P,
-                    a.x.ptr<float>() + b * a.x.stride[0] + k * a.x.stride[1] + h * a.x.stride[2],
-                    a.z.defined() ? cpu::at(a.z, {b, k, h, 0}) : nullptr, D, P);
+    for (int64_t k = t; k < t + done; ++k) gate(k);
     t += done;
   }
   for (int64_t k = len; k < T; ++k) std::fill_n(a.y.ptr<float>() + ((b * T + k) * H + h) * P, P, 0.0f);
