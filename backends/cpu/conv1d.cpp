@@ -15,6 +15,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_common.h"
+#include "backends/cpu/fast/fast_paths.h"
 
 namespace braid {
 
@@ -24,6 +25,7 @@ Status CpuBackend::conv1d(const Conv1dArgs& a) {
   const int64_t B = a.x.dim(0), T = a.x.dim(1), C = a.x.dim(2), K = a.w.dim(1);
   std::vector<int64_t> n;  // valid tokens per row
   BRAID_RETURN_IF_ERROR(cpu::read_lengths(a.lengths, B, T, n));
+  if (opts_.fast_paths && fast::conv1d(a, n)) return Status::ok();  // named fast path
   const bool has_state = a.state.defined();
 
 #pragma omp parallel for if (B * T * C * K >= cpu::kOmpMinWork)

@@ -15,13 +15,17 @@ namespace braid {
 
 struct CpuOptions {
   GemmImpl gemm = GemmImpl::best;  // tests force GemmImpl::naive to check the fast path
+  // Named fast paths (backends/cpu/fast/: vectorised scans and conv1d, chosen at run time by
+  // CPU features). Off, every contract runs the reference loops; the CLI's "cpu" turns them on
+  // and "cpu-ref" leaves them off.
+  bool fast_paths = false;
 };
 
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(CpuOptions opts = {}) : opts_(opts) {}
 
-  std::string name() const override { return "cpu"; }
+  std::string name() const override { return opts_.fast_paths ? "cpu" : "cpu-ref"; }
   Device device() const override { return Device::cpu; }
   const CpuOptions& options() const { return opts_; }
 

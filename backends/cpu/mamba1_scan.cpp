@@ -20,6 +20,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_common.h"
+#include "backends/cpu/fast/fast_paths.h"
 
 namespace braid {
 namespace {
@@ -44,6 +45,7 @@ Status CpuBackend::mamba1_scan(const Mamba1ScanArgs& a) {
   const int64_t B = a.x.dim(0), T = a.x.dim(1), Di = a.x.dim(2), N = a.A.dim(1);
   std::vector<int64_t> n;  // valid tokens per row
   BRAID_RETURN_IF_ERROR(cpu::read_lengths(a.lengths, B, T, n));
+  if (opts_.fast_paths && fast::mamba1_scan(a, n)) return Status::ok();  // named fast path
   const float* A = a.A.ptr<float>();  // [Di, N], contiguous (validate)
 
 #pragma omp parallel for collapse(2) if (B * T * Di * N >= cpu::kOmpMinWork)
@@ -79,6 +81,7 @@ Status CpuBackend::mamba1_scan(const Mamba1ScanArgs& a) {
 Status CpuBackend::mamba1_step(const Mamba1ScanArgs& a) {
   BRAID_RETURN_IF_ERROR(cpu::require_f32_scan("mamba1_step", a));
   const int64_t B = a.x.dim(0), Di = a.x.dim(2), N = a.A.dim(1);
+  if (opts_.fast_paths && fast::mamba1_scan(a, std::vector<int64_t>(B, 1))) return Status::ok();  // named fast path
   const float* A = a.A.ptr<float>();  // [Di, N]
 
   // One token (t = 0), updating state [B, Di, N] in place.

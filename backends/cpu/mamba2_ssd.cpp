@@ -39,6 +39,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_common.h"
+#include "backends/cpu/fast/fast_paths.h"
 
 namespace braid {
 namespace {
@@ -65,6 +66,7 @@ Status CpuBackend::mamba2_ssd(const Mamba2SsdArgs& a) {
   const int64_t Q = a.chunk_size;
   std::vector<int64_t> n;  // valid tokens per row
   BRAID_RETURN_IF_ERROR(cpu::read_lengths(a.lengths, B, T, n));
+  if (opts_.fast_paths && fast::mamba2_ssd(a, n)) return Status::ok();  // named fast path
   const GemmImpl impl = options().gemm;
 
 #pragma omp parallel for collapse(2) if (B * T * H * P * N >= cpu::kOmpMinWork)
@@ -147,6 +149,7 @@ Status CpuBackend::mamba2_step(const Mamba2SsdArgs& a) {
   BRAID_RETURN_IF_ERROR(cpu::require_f32_scan("mamba2_step", a));
   const int64_t B = a.x.dim(0), H = a.x.dim(2), P = a.x.dim(3);
   const int64_t G = a.Bm.dim(2), N = a.Bm.dim(3);
+  if (opts_.fast_paths && fast::mamba2_ssd(a, std::vector<int64_t>(B, 1))) return Status::ok();  // named fast path
 
   // One token (t = 0), updating state [B, H, P, N] in place.
 #pragma omp parallel for collapse(2) if (B * H * P * N >= cpu::kOmpMinWork)

@@ -62,10 +62,15 @@ void Summary::add(const CaseResult& r) {
 
 std::unique_ptr<Backend> make_target(const std::string& name, std::string& why) {
   why.clear();
-  if (name == "cpu") return std::make_unique<CpuBackend>();  // best GEMM (oneDNN, else Eigen)
+  // Best GEMM (oneDNN, else Eigen); "cpu" adds the named fast paths (backends/cpu/fast/).
+  if (name == "cpu" || name == "cpu-ref") {
+    CpuOptions opts;
+    opts.fast_paths = name == "cpu";
+    return std::make_unique<CpuBackend>(opts);
+  }
   const bool cuda = name == "cuda" || name.rfind("cuda:", 0) == 0;
   if (!cuda) {
-    why = "unknown backend '" + name + "' (expected cpu, cuda or cuda:N)";
+    why = "unknown backend '" + name + "' (expected cpu, cpu-ref, cuda or cuda:N)";
     return nullptr;
   }
 #ifdef BRAID_HAVE_CUDA

@@ -6,7 +6,8 @@
 // each dtype, the suite draws seeded inputs, runs them on
 //   - the reference: CpuBackend{GemmImpl::naive} in f32 (bf16 inputs are rounded to bf16
 //     first and the reference computes in f32 on the rounded values), and
-//   - the backend under test: CpuBackend with its best GEMM (`cpu`) or CudaBackend (`cuda`),
+//   - the backend under test: CpuBackend with its best GEMM and named fast paths (`cpu`), with
+//     its best GEMM alone (`cpu-ref`), or CudaBackend (`cuda`),
 //     with activations and weights stored in the case dtype (A, states, router weights f32),
 // and compares every output with the one threshold policy (thresholds.h): NMSE, max-abs with
 // the location of the worst element, NaN/Inf, guard bytes around each output, and inputs left
@@ -79,7 +80,7 @@ struct Options {
   bool full = false;              // run cases marked large on the CPU too
 };
 
-// The backend under test: "cpu" (best GEMM) or, in a CUDA build with a device, "cuda" /
+// The backend under test: "cpu" (best GEMM + fast paths), "cpu-ref" (best GEMM) or, in a CUDA build with a device, "cuda" /
 // "cuda:N". Returns null and sets `why` ("cuda: not available (no CUDA device: …)") otherwise.
 std::unique_ptr<Backend> make_target(const std::string& name, std::string& why);
 

@@ -16,7 +16,11 @@ constexpr const char* kAvailable = "cpu, cpu-ref";
 #endif
 
 std::unique_ptr<Backend> make_backend(const std::string& name) {
-  if (name == "cpu" || name == "cpu-ref") return std::make_unique<CpuBackend>();
+  if (name == "cpu" || name == "cpu-ref") {
+    CpuOptions opts;
+    opts.fast_paths = name == "cpu";  // "cpu-ref": the reference loops alone
+    return std::make_unique<CpuBackend>(opts);
+  }
 #ifdef BRAID_HAVE_CUDA
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
     CudaOptions opts;

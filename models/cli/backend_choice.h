@@ -8,7 +8,8 @@
 
 namespace braid::cli {
 
-// "cpu" (the CPU backend), "cpu-ref" (the plain reference, never a fast path) or, in a CUDA build, "cuda" / "cuda:N". Anything else, or
+// "cpu" (the reference backend with its named fast paths, backends/cpu/fast/), "cpu-ref" (the
+// reference loops alone) or, in a CUDA build, "cuda" / "cuda:N". Anything else, or
 // CUDA without a usable device, is a one-line error that says what this build offers.
 std::unique_ptr<Backend> make_backend(const std::string& name);
 

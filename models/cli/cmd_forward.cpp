@@ -34,7 +34,7 @@ void add_forward(CLI::App& app) {
   sub->add_option("-m,--model", opts->model, "checkpoint directory (config.json + safetensors)")->required();
   sub->add_option("-i,--input", opts->input, "int32/int64 token ids [B, T] (.npy)")->required();
   sub->add_option("-o,--output", opts->output, "float32 logits [B, T, V] (.npy)")->required();
-  sub->add_option("--backend", opts->backend, "cpu, or cuda / cuda:N in a CUDA build");
+  sub->add_option("--backend", opts->backend, "cpu (with fast paths), cpu-ref (reference loops), or cuda / cuda:N in a CUDA build");
   sub->add_option("--dtype", opts->dtype, "compute dtype: f32 (default) or bf16 (cuda)");
   sub->callback([opts] { run_forward(*opts); });
 }

@@ -62,7 +62,7 @@ void add_generate(CLI::App& app) {
   sub->add_option("--top-p", opts->sampling.top_p, "1 = off");
   sub->add_option("-s,--seed", opts->sampling.seed, "sampling seed");
   sub->add_flag("--stop-at-eos", opts->stop_at_eos, "stop a prompt at the config's eos_token_id");
-  sub->add_option("--backend", opts->backend, "cpu, or cuda / cuda:N in a CUDA build");
+  sub->add_option("--backend", opts->backend, "cpu (with fast paths), cpu-ref (reference loops), or cuda / cuda:N in a CUDA build");
   sub->add_option("--dtype", opts->dtype, "compute dtype: f32 (default) or bf16 (cuda)");
   sub->add_flag("--json", opts->json, "last stdout line is {\"tokens\": [...]}");
   sub->callback([opts] { run_generate(*opts); });

@@ -83,7 +83,7 @@ void run_parity(const ParityOptions& o) {
 void add_parity(CLI::App& app) {
   auto opts = std::make_shared<ParityOptions>();
   CLI::App* sub = app.add_subcommand("parity", "check a backend against the CPU reference, contract by contract");
-  sub->add_option("-b,--backend", opts->backend, "backend under test: cpu (best GEMM vs naive) or cuda / cuda:N");
+  sub->add_option("-b,--backend", opts->backend, "backend under test: cpu (fast paths + best GEMM), cpu-ref (best GEMM) or cuda / cuda:N");
   sub->add_option("-o,--op", opts->ops, "contract to run (repeat or comma-separate; decode checks: decode:<name>)")
       ->delimiter(',');
   sub->add_option("--dtype", opts->dtype, "f32 or bf16 (default: both)");
