@@ -36,6 +36,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <mma.h>
+
 #include "backends/cuda/cuda_context.cuh"
 
 namespace braid {
@@ -396,6 +398,346 @@ Status ssd_dtype(const char* contract, const Mamba2SsdArgs& a, DType& t) {
                        t);
 }
 
+// ---------------------------------------------------------------------------------------
+// Tensor-core path (bf16 storage): one block per (b, h) walks the row's chunks in order with
+// the fp32 state S [P, N] held in WMMA accumulator fragments (bf16 16×16×16, fp32
+// accumulate), so no chunk state ever goes to device memory. Per chunk of kTcChunk tokens:
+//   cum[i] = Σ_{k≤i} ã_k (restarted every chunk),  W[i, j] = (C_i·B_j)·exp(cum[i] − cum[j])·Δ_j
+//   Y      = W·X + diag(exp(cum))·C·Sᵀ,   S ← exp(cum[last])·S + (X∘w)ᵀ·B,
+//   w_j    = exp(cum[last] − cum[j])·Δ_j.
+// The internal chunk is kTcChunk = 64 whatever the contract's chunk_size: every chunk size
+// computes the same function, and 64 keeps one chunk's tiles in shared memory. The matrix
+// operands are bf16 (x, B, C exactly; W, X∘w and the state copy used for C·Sᵀ rounded), so
+// this path serves bf16 storage; f32 storage keeps the fp32 kernels above. In-chunk sums are
+// at most 64 terms, so the cumsum differences lose < 1e-4 of relative precision in a decay.
+// ---------------------------------------------------------------------------------------
+constexpr int kTcChunk = 64;
+constexpr int kTcWarps = 8;
+constexpr int kTcThreads = kTcWarps * 32;
+constexpr int kTcMaxSFrags = 4;  // state tiles per warp: padded P·N ≤ 8·4·256 = 8192
+constexpr int kTcLdW = kTcChunk + 8;  // W [chunk, chunk] bf16 row stride
+constexpr int kTcLdCB = kTcChunk + 4;  // C·Bᵀ [chunk, chunk] fp32 row stride
+
+using bf16 = __nv_bfloat16;
+
+// Shared-memory layout of the tensor-core kernel (byte offsets; every region 128-byte aligned
+// so WMMA tile pointers are 32-byte aligned). P and N are padded to multiples of 16 (zeros).
+struct TcLayout {
+  int Pp, Np, ldx, ldn, ldf;
+  size_t vec, xs, xw, bs, cc, sb, f, total;
+};
+
+__host__ __device__ inline size_t tc_align(size_t v) { return (v + 127) / 128 * 128; }
+
+inline TcLayout tc_layout(int64_t P, int64_t N) {
+  TcLayout l{};
+  l.Pp = static_cast<int>((P + 15) / 16 * 16);
+  l.Np = static_cast<int>((N + 15) / 16 * 16);
+  l.ldx = l.Pp + 8;  // bf16 rows of x tiles (16-byte pad against bank conflicts)
+  l.ldn = l.Np + 8;  // bf16 rows of B, C and the state copy
+  l.ldf = l.Np + 4;  // fp32 rows of the state staging
+  size_t off = 0;
+  auto add = [&](size_t bytes) {
+    const size_t at = off;
+    off = tc_align(off + bytes);
+    return at;
+  };
+  l.vec = add(4 * kTcChunk * sizeof(float));  // dl, cum, ex, wl
+  l.xs = add(sizeof(bf16) * kTcChunk * l.ldx);
+  l.xw = add(sizeof(bf16) * std::max(kTcChunk * l.ldx, kTcChunk * kTcLdW));  // X∘w, then W
+  l.bs = add(sizeof(bf16) * kTcChunk * l.ldn);
+  l.cc = add(sizeof(bf16) * kTcChunk * l.ldn);
+  l.sb = add(sizeof(bf16) * static_cast<size_t>(l.Pp) * l.ldn);
+  // fp32 scratch: the state staging [Pp, ldf], or C·Bᵀ [chunk, ldCB] then Y [chunk, Pp + 4].
+  l.f = add(sizeof(float) * std::max<size_t>(static_cast<size_t>(l.Pp) * l.ldf,
+                                             kTcChunk * kTcLdCB + kTcChunk * (l.Pp + 4)));
+  l.total = off;
+  return l;
+}
+
+// dst[r, c] = src[r·rs + c] for r < rows, c < cols, zero elsewhere in [kTcChunk, cols_pad].
+// kVec: 16-byte loads (cols and rs multiples of 8, src 16-byte aligned).
+template <bool kVec>
+__device__ __forceinline__ void tc_load_tile(bf16* dst, int ld, const bf16* src, int64_t rs, int64_t rows, int cols,
+                                             int cols_pad) {
+  if constexpr (kVec) {
+    const int vpr = cols_pad / 8;
+    for (int e = threadIdx.x; e < kTcChunk * vpr; e += blockDim.x) {
+      const int r = e / vpr, c = (e % vpr) * 8;
+      uint4 v = make_uint4(0, 0, 0, 0);
+      if (r < rows && c < cols) v = *reinterpret_cast<const uint4*>(src + r * rs + c);
+      *reinterpret_cast<uint4*>(dst + r * ld + c) = v;
+    }
+  } else {
+    for (int e = threadIdx.x; e < kTcChunk * cols_pad; e += blockDim.x) {
+      const int r = e / cols_pad, c = e % cols_pad;
+      dst[r * ld + c] = (r < rows && c < cols) ? src[r * rs + c] : from_f32<bf16>(0.0f);
+    }
+  }
+}
+
+namespace wm = nvcuda::wmma;
+using FragAcc = wm::fragment<wm::accumulator, 16, 16, 16, float>;
+template <class Layout>
+using FragA = wm::fragment<wm::matrix_a, 16, 16, 16, bf16, Layout>;
+template <class Layout>
+using FragB = wm::fragment<wm::matrix_b, 16, 16, 16, bf16, Layout>;
+
+// Grid: blockIdx.x = b·H + h. The state stays in S[k] (tile s = warp + 8k: rows 16·(s / Nt),
+// columns 16·(s % Nt) of the padded [Pp, Np] state).
+template <bool kVec>
+__global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p, TcLayout lay) {
+  extern __shared__ __align__(128) unsigned char tc_smem[];
+  float* dl = reinterpret_cast<float*>(tc_smem + lay.vec);  // Δ_j (0 past the row's length)
+  float* cum = dl + kTcChunk;                            // in-chunk cumsum of ã
+  float* ex = cum + kTcChunk;                            // exp(cum[i])
+  float* wl = ex + kTcChunk;                             // exp(cum[last] − cum[j])·Δ_j
+  bf16* xs = reinterpret_cast<bf16*>(tc_smem + lay.xs);
+  bf16* xw = reinterpret_cast<bf16*>(tc_smem + lay.xw);
+  bf16* W = xw;  // W replaces X∘w once the state update consumed it
+  bf16* bs = reinterpret_cast<bf16*>(tc_smem + lay.bs);
+  bf16* cc = reinterpret_cast<bf16*>(tc_smem + lay.cc);
+  bf16* sb = reinterpret_cast<bf16*>(tc_smem + lay.sb);
+  float* sf = reinterpret_cast<float*>(tc_smem + lay.f);
+  float* cbf = sf;
+  float* yf = sf + kTcChunk * kTcLdCB;
+  const int ldy = lay.Pp + 4;
+
+  const int64_t h = blockIdx.x % p.H, b = blockIdx.x / p.H, g = h / (p.H / p.G);
+  const int64_t nb = row_length(p, b), P = p.P, N = p.N;
+  const int Pt = lay.Pp / 16, Nt = lay.Np / 16, nS = Pt * Nt;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const float A = p.A[h * p.As];
+  const float Dh = p.D ? to_f32(p.D[h * p.Ds]) : 0.0f;
+  float* st = p.state ? p.state + (b * p.H + h) * P * N : nullptr;  // [P, N]
+
+  // Initial state (or zero) into the fragments, through the fp32 staging.
+  FragAcc S[kTcMaxSFrags];
+  for (int e = threadIdx.x; e < lay.Pp * lay.Np; e += blockDim.x) {
+    const int r = e / lay.Np, c = e % lay.Np;
+    sf[r * lay.ldf + c] = (st && r < P && c < N) ? st[r * N + c] : 0.0f;
+  }
+  __syncthreads();
+#pragma unroll
+  for (int k = 0; k < kTcMaxSFrags; ++k) {
+    const int s = warp + kTcWarps * k;
+    if (s < nS) wm::load_matrix_sync(S[k], sf + (s / Nt) * 16 * lay.ldf + (s % Nt) * 16, lay.ldf, wm::mem_row_major);
+  }
+
+  const int64_t nchunks = (p.T_ + kTcChunk - 1) / kTcChunk;
+  for (int64_t c = 0; c < nchunks; ++c) {
+    const int64_t c0 = c * kTcChunk;
+    const int64_t rows = std::min<int64_t>(kTcChunk, p.T_ - c0);  // rows of y to write
+    const int64_t L = std::min<int64_t>(kTcChunk, nb - c0);          // valid tokens (≤ 0: none)
+    bf16* yrow = p.y + ((b * p.T_ + c0) * p.H + h) * P;              // y[b, c0, h, :]
+    const int64_t ldyg = p.H * P;
+    __syncthreads();  // the previous chunk's epilogue is done with xs and yf
+    if (L <= 0) {     // padding only: zeros, the state is unchanged
+      for (int64_t e = threadIdx.x; e < rows * P; e += blockDim.x) yrow[(e / P) * ldyg + e % P] = from_f32<bf16>(0.0f);
+      continue;
+    }
+    // 1. Δ and the chunk's x, B, C tiles (zero past L and in the padding columns).
+    for (int j = threadIdx.x; j < kTcChunk; j += blockDim.x) dl[j] = j < L ? delta_of(p, b, c0 + j, h) : 0.0f;
+    tc_load_tile<kVec>(xs, lay.ldx, p.x + b * p.xs0 + c0 * p.xs1 + h * p.xs2, p.xs1, L, static_cast<int>(P), lay.Pp);
+    tc_load_tile<kVec>(bs, lay.ldn, p.Bm + b * p.bs0 + c0 * p.bs1 + g * p.bs2, p.bs1, L, static_cast<int>(N), lay.Np);
+    tc_load_tile<kVec>(cc, lay.ldn, p.Cm + b * p.cs0 + c0 * p.cs1 + g * p.cs2, p.cs1, L, static_cast<int>(N), lay.Np);
+    __syncthreads();
+    // 2. In-chunk inclusive cumsum of ã = Δ·A (warp 0, two halves of 32).
+    if (warp == 0) {
+      float v0 = dl[lane] * A, v1 = dl[lane + 32] * A;
+      for (int o = 1; o < 32; o <<= 1) {
+        const float u0 = __shfl_up_sync(0xffffffffu, v0, o), u1 = __shfl_up_sync(0xffffffffu, v1, o);
+        if (lane >= o) {
+          v0 += u0;
+          v1 += u1;
+        }
+      }
+      v1 += __shfl_sync(0xffffffffu, v0, 31);
+      cum[lane] = v0;
+      cum[lane + 32] = v1;
+    }
+    __syncthreads();
+    const float last = cum[kTcChunk - 1];
+    for (int j = threadIdx.x; j < kTcChunk; j += blockDim.x) {
+      ex[j] = expf(cum[j]);
+      wl[j] = expf(last - cum[j]) * dl[j];
+    }
+    __syncthreads();
+    // 3. X∘w; the state (entering this chunk) to the fp32 staging.
+    for (int e = threadIdx.x; e < kTcChunk * lay.Pp; e += blockDim.x) {
+      const int j = e / lay.Pp, c2 = e % lay.Pp;
+      xw[j * lay.ldx + c2] = from_f32<bf16>(to_f32(xs[j * lay.ldx + c2]) * wl[j]);
+    }
+#pragma unroll
+    for (int k = 0; k < kTcMaxSFrags; ++k) {
+      const int s = warp + kTcWarps * k;
+      if (s < nS) wm::store_matrix_sync(sf + (s / Nt) * 16 * lay.ldf + (s % Nt) * 16, S[k], lay.ldf, wm::mem_row_major);
+    }
+    __syncthreads();
+    // 4. bf16 copy of the entering state; S ← exp(cum[last])·S + (X∘w)ᵀ·B.
+    for (int e = threadIdx.x; e < lay.Pp * lay.Np; e += blockDim.x) {
+      const int r = e / lay.Np, c2 = e % lay.Np;
+      sb[r * lay.ldn + c2] = from_f32<bf16>(sf[r * lay.ldf + c2]);
+    }
+    const float decay = expf(last);
+#pragma unroll
+    for (int k = 0; k < kTcMaxSFrags; ++k) {
+      const int s = warp + kTcWarps * k;
+      if (s < nS) {
+        const int p0 = (s / Nt) * 16, n0 = (s % Nt) * 16;
+        for (int q = 0; q < S[k].num_elements; ++q) S[k].x[q] *= decay;
+        for (int j0 = 0; j0 < kTcChunk; j0 += 16) {
+          FragA<wm::col_major> fa;
+          FragB<wm::row_major> fb;
+          wm::load_matrix_sync(fa, xw + j0 * lay.ldx + p0, lay.ldx);
+          wm::load_matrix_sync(fb, bs + j0 * lay.ldn + n0, lay.ldn);
+          wm::mma_sync(S[k], fa, fb, S[k]);
+        }
+      }
+    }
+    __syncthreads();  // sb ready; xw and the staging are free
+    // 5. C·Bᵀ (tiles on or below the diagonal) and C·Sᵀ, both fp32 into the scratch.
+    const int nCB = (kTcChunk / 16) * (kTcChunk / 16), nY = (kTcChunk / 16) * Pt;
+    for (int t = warp; t < nCB + nY; t += kTcWarps) {
+      FragAcc acc;
+      wm::fill_fragment(acc, 0.0f);
+      if (t < nCB) {
+        const int it = t / (kTcChunk / 16), jt = t % (kTcChunk / 16);
+        if (jt > it) continue;
+        for (int k0 = 0; k0 < lay.Np; k0 += 16) {
+          FragA<wm::row_major> fa;
+          FragB<wm::col_major> fb;
+          wm::load_matrix_sync(fa, cc + it * 16 * lay.ldn + k0, lay.ldn);
+          wm::load_matrix_sync(fb, bs + jt * 16 * lay.ldn + k0, lay.ldn);
+          wm::mma_sync(acc, fa, fb, acc);
+        }
+        wm::store_matrix_sync(cbf + it * 16 * kTcLdCB + jt * 16, acc, kTcLdCB, wm::mem_row_major);
+      } else {
+        const int it = (t - nCB) / Pt, pt = (t - nCB) % Pt;
+        for (int k0 = 0; k0 < lay.Np; k0 += 16) {
+          FragA<wm::row_major> fa;
+          FragB<wm::col_major> fb;
+          wm::load_matrix_sync(fa, cc + it * 16 * lay.ldn + k0, lay.ldn);
+          wm::load_matrix_sync(fb, sb + pt * 16 * lay.ldn + k0, lay.ldn);
+          wm::mma_sync(acc, fa, fb, acc);
+        }
+        wm::store_matrix_sync(yf + it * 16 * ldy + pt * 16, acc, ldy, wm::mem_row_major);
+      }
+    }
+    __syncthreads();
+    // 6. W = (C·Bᵀ)∘exp(cum[i] − cum[j])∘Δ_j on j ≤ i (bf16); the inter-chunk term ·exp(cum[i]).
+    for (int e = threadIdx.x; e < kTcChunk * kTcChunk; e += blockDim.x) {
+      const int i = e / kTcChunk, j = e % kTcChunk;
+      const float v = j <= i ? cbf[i * kTcLdCB + j] * expf(cum[i] - cum[j]) * dl[j] : 0.0f;
+      W[i * kTcLdW + j] = from_f32<bf16>(v);
+    }
+    for (int e = threadIdx.x; e < kTcChunk * lay.Pp; e += blockDim.x) {
+      const int i = e / lay.Pp, c2 = e % lay.Pp;
+      yf[i * ldy + c2] *= ex[i];
+    }
+    __syncthreads();
+    // 7. Y += W·X over the causal tiles.
+    for (int t = warp; t < nY; t += kTcWarps) {
+      const int it = t / Pt, pt = t % Pt;
+      FragAcc acc;
+      wm::load_matrix_sync(acc, yf + it * 16 * ldy + pt * 16, ldy, wm::mem_row_major);
+      for (int jt = 0; jt <= it; ++jt) {
+        FragA<wm::row_major> fa;
+        FragB<wm::row_major> fb;
+        wm::load_matrix_sync(fa, W + it * 16 * kTcLdW + jt * 16, kTcLdW);
+        wm::load_matrix_sync(fb, xs + jt * 16 * lay.ldx + pt * 16, lay.ldx);
+        wm::mma_sync(acc, fa, fb, acc);
+      }
+      wm::store_matrix_sync(yf + it * 16 * ldy + pt * 16, acc, ldy, wm::mem_row_major);
+    }
+    __syncthreads();
+    // 8. y = (Y + D·x)·silu(z) on valid rows, zero on padding rows.
+    for (int64_t e = threadIdx.x; e < rows * P; e += blockDim.x) {
+      const int i = static_cast<int>(e / P), pp = static_cast<int>(e % P);
+      float v = 0.0f;
+      if (i < L) {
+        const float xv = to_f32(xs[i * lay.ldx + pp]);
+        v = yf[i * ldy + pp];
+        if (p.D) v += Dh * xv;
+        if (p.z) v *= silu_f32(to_f32(p.z[b * p.zs0 + (c0 + i) * p.zs1 + h * p.zs2 + pp]));
+      }
+      yrow[i * ldyg + pp] = from_f32<bf16>(v);
+    }
+  }
+  // Final state.
+  if (st) {
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < kTcMaxSFrags; ++k) {
+      const int s = warp + kTcWarps * k;
+      if (s < nS) wm::store_matrix_sync(sf + (s / Nt) * 16 * lay.ldf + (s % Nt) * 16, S[k], lay.ldf, wm::mem_row_major);
+    }
+    __syncthreads();
+    for (int64_t e = threadIdx.x; e < P * N; e += blockDim.x) st[e] = sf[(e / N) * lay.ldf + e % N];
+  }
+}
+
+// Whether the tensor-core kernel serves this call, and whether its 16-byte loads apply.
+bool tc_serves(const TcLayout& l, size_t smem_limit) {
+  return (l.Pp / 16) * (l.Np / 16) <= kTcWarps * kTcMaxSFrags && l.total <= smem_limit;
+}
+bool tc_vec_ok(const SsdParams<bf16>& p) {
+  auto al = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
+  auto m8 = [](int64_t v) { return v % 8 == 0; };
+  return al(p.x) && al(p.Bm) && al(p.Cm) && m8(p.P) && m8(p.N) && m8(p.xs0) && m8(p.xs1) && m8(p.xs2) &&
+         m8(p.bs0) && m8(p.bs1) && m8(p.bs2) && m8(p.cs0) && m8(p.cs1) && m8(p.cs2);
+}
+
+// mamba2_step with 16-byte state traffic: one warp per kStepRows consecutive p rows of one
+// (b, h); lanes over n in float4 groups, the B/C values loaded once per warp; all rows' state
+// loads issued before the first use. Needs N % 4 == 0, P % kStepRows == 0, a 16-byte aligned
+// state. Same per-element order as the CPU step.
+constexpr int kStepRows = 4;
+constexpr int kStepVecWarps = 8;
+template <class T>
+__global__ void __launch_bounds__(kStepVecWarps * 32) mamba2_step_vec_kernel(SsdParams<T> p) {
+  const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kStepVecWarps + threadIdx.x / 32) * kStepRows;
+  const int lane = threadIdx.x % 32;
+  if (row0 >= p.B * p.H * p.P) return;  // warp-uniform
+  const int64_t pp0 = row0 % p.P, h = (row0 / p.P) % p.H, b = row0 / (p.P * p.H), g = h / (p.H / p.G), N = p.N;
+  const float delta = delta_of(p, b, 0, h);
+  const float dA = expf(delta * p.A[h * p.As]);
+  float xv[kStepRows];
+#pragma unroll
+  for (int r = 0; r < kStepRows; ++r) xv[r] = x_at(p, b, 0, h, pp0 + r);
+  const T* Bt = p.Bm + b * p.bs0 + g * p.bs2;
+  const T* Ct = p.Cm + b * p.cs0 + g * p.cs2;
+  float4* S = reinterpret_cast<float4*>(p.state + row0 * N);  // kStepRows rows of N / 4
+  const int64_t n4 = N / 4;
+  float acc[kStepRows] = {};
+  for (int64_t q = lane; q < n4; q += 32) {
+    float4 s[kStepRows];
+#pragma unroll
+    for (int r = 0; r < kStepRows; ++r) s[r] = S[r * n4 + q];
+    float bv[4], cv[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      bv[k] = delta * to_f32(Bt[4 * q + k]);
+      cv[k] = to_f32(Ct[4 * q + k]);
+    }
+#pragma unroll
+    for (int r = 0; r < kStepRows; ++r) {
+      float* e = &s[r].x;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        e[k] = dA * e[k] + bv[k] * xv[r];
+        acc[r] += e[k] * cv[k];
+      }
+      S[r * n4 + q] = s[r];
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < kStepRows; ++r) {
+    const float v = warp_sum(acc[r]);
+    if (lane == r) p.y[row0 + r] = from_f32<T>(output_of(p, b, 0, h, pp0 + r, v, xv[r]));
+  }
+}
+
 }  // namespace
 
 Status CudaBackend::mamba2_ssd(const Mamba2SsdArgs& a) {
@@ -409,6 +751,20 @@ Status CudaBackend::mamba2_ssd(const Mamba2SsdArgs& a) {
   std::vector<int32_t> lens;
   BRAID_RETURN_IF_ERROR(read_lengths(ctx, a.lengths, B, T, lens));
   if (B == 0 || T == 0 || H == 0 || P == 0) return Status::ok();
+
+  if (t == DType::bf16) {  // the tensor-core path when the head state fits its fragments
+    const SsdParams<bf16> p = ssd_params<bf16>(a);
+    const TcLayout lay = tc_layout(P, N);
+    int optin = 0;
+    CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, ctx.device));
+    if (tc_serves(lay, static_cast<size_t>(optin))) {
+      auto kernel = tc_vec_ok(p) ? ssd_tc_kernel<true> : ssd_tc_kernel<false>;
+      CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(lay.total)));
+      kernel<<<B * H, kTcThreads, lay.total, ctx.stream>>>(p, lay);
+      CUDA_CHECK_LAUNCH();
+      return Status::ok();
+    }
+  }
 
   // A chunk longer than T is the single chunk [0, n_b) either way, so Q shrinks to T.
   const int64_t Q = std::min(a.chunk_size, T), nc = ceil_div(T, Q);
@@ -466,7 +822,13 @@ Status CudaBackend::mamba2_step(const Mamba2SsdArgs& a) {
   if (rows == 0) return Status::ok();
   return dispatch_storage(t, "mamba2_step", [&](auto tag) -> Status {
     using S = decltype(tag);
-    mamba2_step_kernel<S><<<ceil_div(rows, kStepWarps), kStepWarps * 32, 0, ctx.stream>>>(ssd_params<S>(a));
+    const SsdParams<S> p = ssd_params<S>(a);
+    if (p.N % 4 == 0 && p.P % kStepRows == 0 && reinterpret_cast<uintptr_t>(p.state) % 16 == 0) {
+      const int64_t per_block = kStepVecWarps * kStepRows;
+      mamba2_step_vec_kernel<S><<<ceil_div(rows, per_block), kStepVecWarps * 32, 0, ctx.stream>>>(p);
+    } else {
+      mamba2_step_kernel<S><<<ceil_div(rows, kStepWarps), kStepWarps * 32, 0, ctx.stream>>>(p);
+    }
     CUDA_CHECK_LAUNCH();
     return Status::ok();
   });
