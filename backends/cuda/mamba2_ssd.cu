@@ -455,13 +455,13 @@ inline TcLayout tc_layout(int64_t P, int64_t N) {
   return l;
 }
 
-// dst[r, c] = src[r·rs + c] for r < rows, c < cols, zero elsewhere in [kTcChunk, cols_pad].
-// kVec: 16-byte loads (cols and rs multiples of 8, src 16-byte aligned).
-template <bool kVec>
-__device__ __forceinline__ void tc_load_tile(bf16* dst, int ld, const bf16* src, int64_t rs, int64_t rows, int cols,
-                                             int cols_pad) {
-  if constexpr (kVec) {
-    const int vpr = cols_pad / 8;
+// dst[r, c] = src[r·rs + c] for r < rows, c < cols, zero elsewhere in [kTcChunk, kCols].
+// vec: 16-byte loads (cols and rs multiples of 8, src 16-byte aligned).
+template <int kCols>
+__device__ __forceinline__ void tc_load_tile(bool vec, bf16* dst, int ld, const bf16* src, int64_t rs, int64_t rows,
+                                             int cols) {
+  if (vec) {
+    constexpr int vpr = kCols / 8;
     for (int e = threadIdx.x; e < kTcChunk * vpr; e += blockDim.x) {
       const int r = e / vpr, c = (e % vpr) * 8;
       uint4 v = make_uint4(0, 0, 0, 0);
@@ -469,8 +469,8 @@ __device__ __forceinline__ void tc_load_tile(bf16* dst, int ld, const bf16* src,
       *reinterpret_cast<uint4*>(dst + r * ld + c) = v;
     }
   } else {
-    for (int e = threadIdx.x; e < kTcChunk * cols_pad; e += blockDim.x) {
-      const int r = e / cols_pad, c = e % cols_pad;
+    for (int e = threadIdx.x; e < kTcChunk * kCols; e += blockDim.x) {
+      const int r = e / kCols, c = e % kCols;
       dst[r * ld + c] = (r < rows && c < cols) ? src[r * rs + c] : from_f32<bf16>(0.0f);
     }
   }
@@ -485,8 +485,11 @@ using FragB = wm::fragment<wm::matrix_b, 16, 16, 16, bf16, Layout>;
 
 // Grid: blockIdx.x = b·H + h. The state stays in S[k] (tile s = warp + 8k: rows 16·(s / Nt),
 // columns 16·(s % Nt) of the padded [Pp, Np] state).
-template <bool kVec>
-__global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p, TcLayout lay) {
+template <int kPp, int kNp>
+__global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p, TcLayout lay, bool vec) {
+  constexpr int kLdx = kPp + 8, kLdn = kNp + 8, kLdf = kNp + 4, ldy = kPp + 4;
+  constexpr int Pt = kPp / 16, Nt = kNp / 16, nS = Pt * Nt;
+  static_assert(nS <= kTcWarps * kTcMaxSFrags, "state tiles exceed the fragments");
   extern __shared__ __align__(128) unsigned char tc_smem[];
   float* dl = reinterpret_cast<float*>(tc_smem + lay.vec);  // Δ_j (0 past the row's length)
   float* cum = dl + kTcChunk;                            // in-chunk cumsum of ã
@@ -501,27 +504,28 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
   float* sf = reinterpret_cast<float*>(tc_smem + lay.f);
   float* cbf = sf;
   float* yf = sf + kTcChunk * kTcLdCB;
-  const int ldy = lay.Pp + 4;
 
   const int64_t h = blockIdx.x % p.H, b = blockIdx.x / p.H, g = h / (p.H / p.G);
-  const int64_t nb = row_length(p, b), P = p.P, N = p.N;
-  const int Pt = lay.Pp / 16, Nt = lay.Np / 16, nS = Pt * Nt;
+  const int64_t nb = row_length(p, b);
+  // This block's columns [p_off, p_off + P) of the head (blockIdx.y: tiles of kPp columns).
+  const int p_off = static_cast<int>(blockIdx.y) * kPp;
+  const int P = std::min(kPp, static_cast<int>(p.P) - p_off), N = static_cast<int>(p.N);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const float A = p.A[h * p.As];
   const float Dh = p.D ? to_f32(p.D[h * p.Ds]) : 0.0f;
-  float* st = p.state ? p.state + (b * p.H + h) * P * N : nullptr;  // [P, N]
+  float* st = p.state ? p.state + ((b * p.H + h) * p.P + p_off) * N : nullptr;  // [P, N] rows of [p.P, N]
 
   // Initial state (or zero) into the fragments, through the fp32 staging.
   FragAcc S[kTcMaxSFrags];
-  for (int e = threadIdx.x; e < lay.Pp * lay.Np; e += blockDim.x) {
-    const int r = e / lay.Np, c = e % lay.Np;
-    sf[r * lay.ldf + c] = (st && r < P && c < N) ? st[r * N + c] : 0.0f;
+  for (int e = threadIdx.x; e < kPp * kNp; e += blockDim.x) {
+    const int r = e / kNp, c = e % kNp;
+    sf[r * kLdf + c] = (st && r < P && c < N) ? st[r * N + c] : 0.0f;
   }
   __syncthreads();
 #pragma unroll
   for (int k = 0; k < kTcMaxSFrags; ++k) {
     const int s = warp + kTcWarps * k;
-    if (s < nS) wm::load_matrix_sync(S[k], sf + (s / Nt) * 16 * lay.ldf + (s % Nt) * 16, lay.ldf, wm::mem_row_major);
+    if (s < nS) wm::load_matrix_sync(S[k], sf + (s / Nt) * 16 * kLdf + (s % Nt) * 16, kLdf, wm::mem_row_major);
   }
 
   const int64_t nchunks = (p.T_ + kTcChunk - 1) / kTcChunk;
@@ -529,18 +533,21 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
     const int64_t c0 = c * kTcChunk;
     const int64_t rows = std::min<int64_t>(kTcChunk, p.T_ - c0);  // rows of y to write
     const int64_t L = std::min<int64_t>(kTcChunk, nb - c0);          // valid tokens (≤ 0: none)
-    bf16* yrow = p.y + ((b * p.T_ + c0) * p.H + h) * P;              // y[b, c0, h, :]
-    const int64_t ldyg = p.H * P;
+    bf16* yrow = p.y + ((b * p.T_ + c0) * p.H + h) * p.P + p_off;  // y[b, c0, h, p_off]
+    const int64_t ldyg = p.H * p.P;
     __syncthreads();  // the previous chunk's epilogue is done with xs and yf
     if (L <= 0) {     // padding only: zeros, the state is unchanged
-      for (int64_t e = threadIdx.x; e < rows * P; e += blockDim.x) yrow[(e / P) * ldyg + e % P] = from_f32<bf16>(0.0f);
+      for (int e = threadIdx.x; e < kTcChunk * kPp; e += blockDim.x) {
+        const int i = e / kPp, pp = e % kPp;
+        if (i < rows && pp < P) yrow[i * ldyg + pp] = from_f32<bf16>(0.0f);
+      }
       continue;
     }
     // 1. Δ and the chunk's x, B, C tiles (zero past L and in the padding columns).
     for (int j = threadIdx.x; j < kTcChunk; j += blockDim.x) dl[j] = j < L ? delta_of(p, b, c0 + j, h) : 0.0f;
-    tc_load_tile<kVec>(xs, lay.ldx, p.x + b * p.xs0 + c0 * p.xs1 + h * p.xs2, p.xs1, L, static_cast<int>(P), lay.Pp);
-    tc_load_tile<kVec>(bs, lay.ldn, p.Bm + b * p.bs0 + c0 * p.bs1 + g * p.bs2, p.bs1, L, static_cast<int>(N), lay.Np);
-    tc_load_tile<kVec>(cc, lay.ldn, p.Cm + b * p.cs0 + c0 * p.cs1 + g * p.cs2, p.cs1, L, static_cast<int>(N), lay.Np);
+    tc_load_tile<kPp>(vec, xs, kLdx, p.x + b * p.xs0 + c0 * p.xs1 + h * p.xs2 + p_off, p.xs1, L, P);
+    tc_load_tile<kNp>(vec, bs, kLdn, p.Bm + b * p.bs0 + c0 * p.bs1 + g * p.bs2, p.bs1, L, N);
+    tc_load_tile<kNp>(vec, cc, kLdn, p.Cm + b * p.cs0 + c0 * p.cs1 + g * p.cs2, p.cs1, L, N);
     __syncthreads();
     // 2. In-chunk inclusive cumsum of ã = Δ·A (warp 0, two halves of 32).
     if (warp == 0) {
@@ -564,20 +571,20 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
     }
     __syncthreads();
     // 3. X∘w; the state (entering this chunk) to the fp32 staging.
-    for (int e = threadIdx.x; e < kTcChunk * lay.Pp; e += blockDim.x) {
-      const int j = e / lay.Pp, c2 = e % lay.Pp;
-      xw[j * lay.ldx + c2] = from_f32<bf16>(to_f32(xs[j * lay.ldx + c2]) * wl[j]);
+    for (int e = threadIdx.x; e < kTcChunk * kPp; e += blockDim.x) {
+      const int j = e / kPp, c2 = e % kPp;
+      xw[j * kLdx + c2] = from_f32<bf16>(to_f32(xs[j * kLdx + c2]) * wl[j]);
     }
 #pragma unroll
     for (int k = 0; k < kTcMaxSFrags; ++k) {
       const int s = warp + kTcWarps * k;
-      if (s < nS) wm::store_matrix_sync(sf + (s / Nt) * 16 * lay.ldf + (s % Nt) * 16, S[k], lay.ldf, wm::mem_row_major);
+      if (s < nS) wm::store_matrix_sync(sf + (s / Nt) * 16 * kLdf + (s % Nt) * 16, S[k], kLdf, wm::mem_row_major);
     }
     __syncthreads();
     // 4. bf16 copy of the entering state; S ← exp(cum[last])·S + (X∘w)ᵀ·B.
-    for (int e = threadIdx.x; e < lay.Pp * lay.Np; e += blockDim.x) {
-      const int r = e / lay.Np, c2 = e % lay.Np;
-      sb[r * lay.ldn + c2] = from_f32<bf16>(sf[r * lay.ldf + c2]);
+    for (int e = threadIdx.x; e < kPp * kNp; e += blockDim.x) {
+      const int r = e / kNp, c2 = e % kNp;
+      sb[r * kLdn + c2] = from_f32<bf16>(sf[r * kLdf + c2]);
     }
     const float decay = expf(last);
 #pragma unroll
@@ -589,8 +596,8 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
         for (int j0 = 0; j0 < kTcChunk; j0 += 16) {
           FragA<wm::col_major> fa;
           FragB<wm::row_major> fb;
-          wm::load_matrix_sync(fa, xw + j0 * lay.ldx + p0, lay.ldx);
-          wm::load_matrix_sync(fb, bs + j0 * lay.ldn + n0, lay.ldn);
+          wm::load_matrix_sync(fa, xw + j0 * kLdx + p0, kLdx);
+          wm::load_matrix_sync(fb, bs + j0 * kLdn + n0, kLdn);
           wm::mma_sync(S[k], fa, fb, S[k]);
         }
       }
@@ -604,21 +611,21 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
       if (t < nCB) {
         const int it = t / (kTcChunk / 16), jt = t % (kTcChunk / 16);
         if (jt > it) continue;
-        for (int k0 = 0; k0 < lay.Np; k0 += 16) {
+        for (int k0 = 0; k0 < kNp; k0 += 16) {
           FragA<wm::row_major> fa;
           FragB<wm::col_major> fb;
-          wm::load_matrix_sync(fa, cc + it * 16 * lay.ldn + k0, lay.ldn);
-          wm::load_matrix_sync(fb, bs + jt * 16 * lay.ldn + k0, lay.ldn);
+          wm::load_matrix_sync(fa, cc + it * 16 * kLdn + k0, kLdn);
+          wm::load_matrix_sync(fb, bs + jt * 16 * kLdn + k0, kLdn);
           wm::mma_sync(acc, fa, fb, acc);
         }
         wm::store_matrix_sync(cbf + it * 16 * kTcLdCB + jt * 16, acc, kTcLdCB, wm::mem_row_major);
       } else {
         const int it = (t - nCB) / Pt, pt = (t - nCB) % Pt;
-        for (int k0 = 0; k0 < lay.Np; k0 += 16) {
+        for (int k0 = 0; k0 < kNp; k0 += 16) {
           FragA<wm::row_major> fa;
           FragB<wm::col_major> fb;
-          wm::load_matrix_sync(fa, cc + it * 16 * lay.ldn + k0, lay.ldn);
-          wm::load_matrix_sync(fb, sb + pt * 16 * lay.ldn + k0, lay.ldn);
+          wm::load_matrix_sync(fa, cc + it * 16 * kLdn + k0, kLdn);
+          wm::load_matrix_sync(fb, sb + pt * 16 * kLdn + k0, kLdn);
           wm::mma_sync(acc, fa, fb, acc);
         }
         wm::store_matrix_sync(yf + it * 16 * ldy + pt * 16, acc, ldy, wm::mem_row_major);
@@ -628,11 +635,11 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
     // 6. W = (C·Bᵀ)∘exp(cum[i] − cum[j])∘Δ_j on j ≤ i (bf16); the inter-chunk term ·exp(cum[i]).
     for (int e = threadIdx.x; e < kTcChunk * kTcChunk; e += blockDim.x) {
       const int i = e / kTcChunk, j = e % kTcChunk;
-      const float v = j <= i ? cbf[i * kTcLdCB + j] * expf(cum[i] - cum[j]) * dl[j] : 0.0f;
+      const float v = j <= i ? cbf[i * kTcLdCB + j] * __expf(cum[i] - cum[j]) * dl[j] : 0.0f;
       W[i * kTcLdW + j] = from_f32<bf16>(v);
     }
-    for (int e = threadIdx.x; e < kTcChunk * lay.Pp; e += blockDim.x) {
-      const int i = e / lay.Pp, c2 = e % lay.Pp;
+    for (int e = threadIdx.x; e < kTcChunk * kPp; e += blockDim.x) {
+      const int i = e / kPp, c2 = e % kPp;
       yf[i * ldy + c2] *= ex[i];
     }
     __syncthreads();
@@ -645,21 +652,22 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
         FragA<wm::row_major> fa;
         FragB<wm::row_major> fb;
         wm::load_matrix_sync(fa, W + it * 16 * kTcLdW + jt * 16, kTcLdW);
-        wm::load_matrix_sync(fb, xs + jt * 16 * lay.ldx + pt * 16, lay.ldx);
+        wm::load_matrix_sync(fb, xs + jt * 16 * kLdx + pt * 16, kLdx);
         wm::mma_sync(acc, fa, fb, acc);
       }
       wm::store_matrix_sync(yf + it * 16 * ldy + pt * 16, acc, ldy, wm::mem_row_major);
     }
     __syncthreads();
     // 8. y = (Y + D·x)·silu(z) on valid rows, zero on padding rows.
-    for (int64_t e = threadIdx.x; e < rows * P; e += blockDim.x) {
-      const int i = static_cast<int>(e / P), pp = static_cast<int>(e % P);
+    for (int e = threadIdx.x; e < kTcChunk * kPp; e += blockDim.x) {
+      const int i = e / kPp, pp = e % kPp;
+      if (i >= rows || pp >= P) continue;
       float v = 0.0f;
       if (i < L) {
-        const float xv = to_f32(xs[i * lay.ldx + pp]);
+        const float xv = to_f32(xs[i * kLdx + pp]);
         v = yf[i * ldy + pp];
         if (p.D) v += Dh * xv;
-        if (p.z) v *= silu_f32(to_f32(p.z[b * p.zs0 + (c0 + i) * p.zs1 + h * p.zs2 + pp]));
+        if (p.z) v *= silu_f32(to_f32(p.z[b * p.zs0 + (c0 + i) * p.zs1 + h * p.zs2 + p_off + pp]));
       }
       yrow[i * ldyg + pp] = from_f32<bf16>(v);
     }
@@ -670,16 +678,28 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
 #pragma unroll
     for (int k = 0; k < kTcMaxSFrags; ++k) {
       const int s = warp + kTcWarps * k;
-      if (s < nS) wm::store_matrix_sync(sf + (s / Nt) * 16 * lay.ldf + (s % Nt) * 16, S[k], lay.ldf, wm::mem_row_major);
+      if (s < nS) wm::store_matrix_sync(sf + (s / Nt) * 16 * kLdf + (s % Nt) * 16, S[k], kLdf, wm::mem_row_major);
     }
     __syncthreads();
-    for (int64_t e = threadIdx.x; e < P * N; e += blockDim.x) st[e] = sf[(e / N) * lay.ldf + e % N];
+    for (int e = threadIdx.x; e < kPp * kNp; e += blockDim.x) {
+      const int r = e / kNp, c2 = e % kNp;
+      if (r < P && c2 < N) st[r * N + c2] = sf[r * kLdf + c2];
+    }
   }
 }
 
 // Whether the tensor-core kernel serves this call, and whether its 16-byte loads apply.
-bool tc_serves(const TcLayout& l, size_t smem_limit) {
-  return (l.Pp / 16) * (l.Np / 16) <= kTcWarps * kTcMaxSFrags && l.total <= smem_limit;
+// The tensor-core kernel built for padded head sizes (Pp, Np), or null: other sizes take the
+// fp32 kernels. Mamba2-2.7B, Bamba and Codestral heads are (64, 128).
+using TcKernel = void (*)(SsdParams<bf16>, TcLayout, bool);
+TcKernel tc_kernel_for(int Pp, int Np) {
+  if (Pp == 64 && Np == 128) return ssd_tc_kernel<64, 128>;
+  if (Pp == 64 && Np == 64) return ssd_tc_kernel<64, 64>;
+  if (Pp == 32 && Np == 128) return ssd_tc_kernel<32, 128>;
+  if (Pp == 32 && Np == 64) return ssd_tc_kernel<32, 64>;
+  if (Pp == 128 && Np == 64) return ssd_tc_kernel<128, 64>;
+  if (Pp == 48 && Np == 16) return ssd_tc_kernel<48, 16>;
+  return nullptr;
 }
 bool tc_vec_ok(const SsdParams<bf16>& p) {
   auto al = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
@@ -754,13 +774,17 @@ Status CudaBackend::mamba2_ssd(const Mamba2SsdArgs& a) {
 
   if (t == DType::bf16) {  // the tensor-core path when the head state fits its fragments
     const SsdParams<bf16> p = ssd_params<bf16>(a);
-    const TcLayout lay = tc_layout(P, N);
+    // Too few (b, h) chains to fill the GPU twice over: each block takes 32 columns of P.
+    const int64_t Pp = (P + 15) / 16 * 16;
+    const int64_t tile = (B * H < 2 * ctx.sm_count && Pp % 32 == 0) ? 32 : Pp;
+    const TcLayout lay = tc_layout(tile, N);
     int optin = 0;
     CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, ctx.device));
-    if (tc_serves(lay, static_cast<size_t>(optin))) {
-      auto kernel = tc_vec_ok(p) ? ssd_tc_kernel<true> : ssd_tc_kernel<false>;
+    const TcKernel kernel = tc_kernel_for(lay.Pp, lay.Np);
+    if (kernel && lay.total <= static_cast<size_t>(optin)) {
       CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(lay.total)));
-      kernel<<<B * H, kTcThreads, lay.total, ctx.stream>>>(p, lay);
+      const dim3 grid(static_cast<unsigned>(B * H), static_cast<unsigned>(Pp / tile));
+      kernel<<<grid, kTcThreads, lay.total, ctx.stream>>>(p, lay, tc_vec_ok(p));
       CUDA_CHECK_LAUNCH();
       return Status::ok();
     }

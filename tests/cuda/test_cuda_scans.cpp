@@ -568,11 +568,12 @@ TEST_CASE("cuda mamba2_ssd at model head sizes: G = 1, 8; Q = 64, 128, 256; leng
   CudaBackend gpu;
   CpuBackend cpu;
   Worst worst;
-  // (H, P, G, N): Mamba2-2.7B's head (G = 1), a Codestral-like G = 8, and a smaller head.
+  // (H, P, G, N): Mamba2-2.7B's head (G = 1), a Codestral-like G = 8, a smaller head, and
+  // enough heads (B·H ≥ 2 × an H100's 132 multiprocessors) for whole-head blocks.
   struct Head {
     int64_t H, P, G, N;
   };
-  const Head heads[] = {{4, 64, 1, 128}, {8, 64, 8, 128}, {4, 32, 1, 64}};
+  const Head heads[] = {{4, 64, 1, 128}, {8, 64, 8, 128}, {4, 32, 1, 64}, {88, 64, 8, 128}};
   for (DType t : kDtypes)
     for (const Head& hd : heads)
       for (int64_t Q : {64, 128, 256})
