@@ -14,24 +14,24 @@
 // and S the state entering the chunk (the paper's block decomposition):
 //   Y[i]   = in[i]·(S · C_i)  +  Σ_{j≤i} (C_i · B_j)·seg[i, j]·Δ_j · x_j       (outputs)
 //   S_out  = in[L−1]·S + S_loc,   S_loc = Σ_j seg[L−1, j]·Δ_j · x_j ⊗ B_j      (state passing)
-// Three launches:
+// bf16 storage at the head sizes the tensor-core kernel is built for (padded P·N ≤ 64·128
+// and the listed (P, N) tiles) takes ssd_tc_kernel (below, "Tensor-core path"): one block per
+// (b, h) — or per (b, h, 32 columns of P) when the (b, h) chains are too few to fill the GPU —
+// walks the row's chunks in order with the fp32 state in WMMA accumulators. Everything else
+// (f32 storage, other head sizes) takes three fp32 launches:
 //   1. ssd_chunk_state_kernel   block per (b, h, chunk): S_loc [P, N] and in[L−1] into the
 //                               workspace; tokens staged in shared memory kJ at a time.
 //   2. ssd_state_pass_kernel    thread per (b, h, p, n), sequential over chunks: replaces each
 //                               S_loc by the state entering its chunk, writes the final state.
 //   3. ssd_chunk_output_kernel  block per (b, h, chunk, R rows): the R×L decay-weighted C·Bᵀ
 //                               tile in shared memory, then Y for R rows × P.
-// Work is O(T·Q·(N + P)) per head, linear in T. Segment sums are accumulated directly, in the
-// CPU reference's order, never as differences of cumulative sums: a difference of two large
-// fp32 cumsums (|Σã| reaches thousands in a chunk of 256) would lose ~1e-4 of relative
-// precision in exactly the decays that matter most. Cumulative sums restart at every chunk, so
-// long T loses nothing.
+// Work is O(T·Q·(N + P)) per head, linear in T. In the fp32 launches segment sums are
+// accumulated directly, in the CPU reference's order, never as differences of cumulative sums:
+// a difference of two large fp32 cumsums (|Σã| reaches thousands in a chunk of 256) would lose
+// ~1e-4 of relative precision in exactly the decays that matter most. Cumulative sums restart
+// at every chunk, so long T loses nothing. All offsets are int64 (rows beyond 64K tokens).
 //
-// Faster later (performance issue): tensor-core GEMMs (wgmma) for C·Bᵀ, (W∘L)·X, C·Sᵀ and
-// Xᵀ·B with B/C/X tiles staged by TMA; segment decays from per-row cumsums re-based every 16
-// tokens (so the sums stay small) instead of the serial per-row walk of launch 3; chunk states
-// kept in bf16 or fused into one persistent kernel; exp2 with A pre-scaled by log2 e. For the
-// step: several p per warp with the B/C row in registers, 16-byte state loads.
+// Measured timings and what is left: backends/cuda/dev/scan_notes.md ("Mamba2 SSD / decode").
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -476,6 +476,39 @@ __device__ __forceinline__ void tc_load_tile(bool vec, bf16* dst, int ld, const 
   }
 }
 
+// Packed bf16 helpers for the element-wise stages (16-byte or 8-byte aligned pointers).
+__device__ __forceinline__ void unpack_bf16x8(uint4 v, float* f) {
+  const __nv_bfloat162* h2 = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const float2 t = __bfloat1622float2(h2[k]);
+    f[2 * k] = t.x;
+    f[2 * k + 1] = t.y;
+  }
+}
+__device__ __forceinline__ uint4 pack_bf16x8(const float* f) {
+  uint4 v;
+  __nv_bfloat162* h2 = reinterpret_cast<__nv_bfloat162*>(&v);
+#pragma unroll
+  for (int k = 0; k < 4; ++k) h2[k] = __floats2bfloat162_rn(f[2 * k], f[2 * k + 1]);
+  return v;
+}
+// dst[0..8) = bf16(src[0..8) · s).
+__device__ __forceinline__ void bf16x8_scale(const bf16* src, bf16* dst, float s) {
+  float f[8];
+  unpack_bf16x8(*reinterpret_cast<const uint4*>(src), f);
+#pragma unroll
+  for (int k = 0; k < 8; ++k) f[k] *= s;
+  *reinterpret_cast<uint4*>(dst) = pack_bf16x8(f);
+}
+__device__ __forceinline__ void store_bf16x4(bf16* dst, float a, float b, float c, float d) {
+  uint2 v;
+  __nv_bfloat162* h2 = reinterpret_cast<__nv_bfloat162*>(&v);
+  h2[0] = __floats2bfloat162_rn(a, b);
+  h2[1] = __floats2bfloat162_rn(c, d);
+  *reinterpret_cast<uint2*>(dst) = v;
+}
+
 namespace wm = nvcuda::wmma;
 using FragAcc = wm::fragment<wm::accumulator, 16, 16, 16, float>;
 template <class Layout>
@@ -486,7 +519,7 @@ using FragB = wm::fragment<wm::matrix_b, 16, 16, 16, bf16, Layout>;
 // Grid: blockIdx.x = b·H + h. The state stays in S[k] (tile s = warp + 8k: rows 16·(s / Nt),
 // columns 16·(s % Nt) of the padded [Pp, Np] state).
 template <int kPp, int kNp>
-__global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p, TcLayout lay, bool vec) {
+__global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p, TcLayout lay, bool vec, bool vec_out) {
   constexpr int kLdx = kPp + 8, kLdn = kNp + 8, kLdf = kNp + 4, ldy = kPp + 4;
   constexpr int Pt = kPp / 16, Nt = kNp / 16, nS = Pt * Nt;
   static_assert(nS <= kTcWarps * kTcMaxSFrags, "state tiles exceed the fragments");
@@ -571,9 +604,9 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
     }
     __syncthreads();
     // 3. X∘w; the state (entering this chunk) to the fp32 staging.
-    for (int e = threadIdx.x; e < kTcChunk * kPp; e += blockDim.x) {
-      const int j = e / kPp, c2 = e % kPp;
-      xw[j * kLdx + c2] = from_f32<bf16>(to_f32(xs[j * kLdx + c2]) * wl[j]);
+    for (int e = threadIdx.x; e < kTcChunk * kPp / 8; e += blockDim.x) {  // 8 columns per step
+      const int j = e / (kPp / 8), c8 = e % (kPp / 8) * 8;
+      bf16x8_scale(xs + j * kLdx + c8, xw + j * kLdx + c8, wl[j]);
     }
 #pragma unroll
     for (int k = 0; k < kTcMaxSFrags; ++k) {
@@ -582,9 +615,10 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
     }
     __syncthreads();
     // 4. bf16 copy of the entering state; S ← exp(cum[last])·S + (X∘w)ᵀ·B.
-    for (int e = threadIdx.x; e < kPp * kNp; e += blockDim.x) {
-      const int r = e / kNp, c2 = e % kNp;
-      sb[r * kLdn + c2] = from_f32<bf16>(sf[r * kLdf + c2]);
+    for (int e = threadIdx.x; e < kPp * kNp / 4; e += blockDim.x) {  // 4 columns per step
+      const int r = e / (kNp / 4), c4 = e % (kNp / 4) * 4;
+      const float4 v = *reinterpret_cast<const float4*>(sf + r * kLdf + c4);
+      store_bf16x4(sb + r * kLdn + c4, v.x, v.y, v.z, v.w);
     }
     const float decay = expf(last);
 #pragma unroll
@@ -633,14 +667,18 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
     }
     __syncthreads();
     // 6. W = (C·Bᵀ)∘exp(cum[i] − cum[j])∘Δ_j on j ≤ i (bf16); the inter-chunk term ·exp(cum[i]).
-    for (int e = threadIdx.x; e < kTcChunk * kTcChunk; e += blockDim.x) {
-      const int i = e / kTcChunk, j = e % kTcChunk;
-      const float v = j <= i ? cbf[i * kTcLdCB + j] * __expf(cum[i] - cum[j]) * dl[j] : 0.0f;
-      W[i * kTcLdW + j] = from_f32<bf16>(v);
+    for (int e = threadIdx.x; e < kTcChunk * kTcChunk / 4; e += blockDim.x) {  // 4 columns per step
+      const int i = e / (kTcChunk / 4), j = e % (kTcChunk / 4) * 4;
+      const float4 cb = *reinterpret_cast<const float4*>(cbf + i * kTcLdCB + j);
+      const float ci = cum[i];
+      auto w = [&](float v, int jj) { return jj <= i ? v * __expf(ci - cum[jj]) * dl[jj] : 0.0f; };
+      store_bf16x4(W + i * kTcLdW + j, w(cb.x, j), w(cb.y, j + 1), w(cb.z, j + 2), w(cb.w, j + 3));
     }
-    for (int e = threadIdx.x; e < kTcChunk * kPp; e += blockDim.x) {
-      const int i = e / kPp, c2 = e % kPp;
-      yf[i * ldy + c2] *= ex[i];
+    for (int e = threadIdx.x; e < kTcChunk * kPp / 4; e += blockDim.x) {
+      const int i = e / (kPp / 4), c4 = e % (kPp / 4) * 4;
+      float4* v = reinterpret_cast<float4*>(yf + i * ldy + c4);
+      const float s = ex[i];
+      *v = make_float4(v->x * s, v->y * s, v->z * s, v->w * s);
     }
     __syncthreads();
     // 7. Y += W·X over the causal tiles.
@@ -659,6 +697,27 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
     }
     __syncthreads();
     // 8. y = (Y + D·x)·silu(z) on valid rows, zero on padding rows.
+    if (vec_out) {  // 8 columns per step: 16-byte z loads and y stores
+      for (int e = threadIdx.x; e < kTcChunk * kPp / 8; e += blockDim.x) {
+        const int i = e / (kPp / 8), c8 = e % (kPp / 8) * 8;
+        if (i >= rows || c8 >= P) continue;
+        uint4 out = make_uint4(0, 0, 0, 0);
+        if (i < L) {
+          float v[8], xv[8], zv[8];
+          unpack_bf16x8(*reinterpret_cast<const uint4*>(xs + i * kLdx + c8), xv);
+          if (p.z) unpack_bf16x8(*reinterpret_cast<const uint4*>(p.z + b * p.zs0 + (c0 + i) * p.zs1 + h * p.zs2 + p_off + c8), zv);
+#pragma unroll
+          for (int k = 0; k < 8; ++k) {
+            v[k] = yf[i * ldy + c8 + k];
+            if (p.D) v[k] += Dh * xv[k];
+            if (p.z) v[k] *= silu_f32(zv[k]);
+          }
+          out = pack_bf16x8(v);
+        }
+        *reinterpret_cast<uint4*>(yrow + i * ldyg + c8) = out;
+      }
+      continue;
+    }
     for (int e = threadIdx.x; e < kTcChunk * kPp; e += blockDim.x) {
       const int i = e / kPp, pp = e % kPp;
       if (i >= rows || pp >= P) continue;
@@ -691,7 +750,7 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
 // Whether the tensor-core kernel serves this call, and whether its 16-byte loads apply.
 // The tensor-core kernel built for padded head sizes (Pp, Np), or null: other sizes take the
 // fp32 kernels. Mamba2-2.7B, Bamba and Codestral heads are (64, 128).
-using TcKernel = void (*)(SsdParams<bf16>, TcLayout, bool);
+using TcKernel = void (*)(SsdParams<bf16>, TcLayout, bool, bool);
 TcKernel tc_kernel_for(int Pp, int Np) {
   if (Pp == 64 && Np == 128) return ssd_tc_kernel<64, 128>;
   if (Pp == 64 && Np == 64) return ssd_tc_kernel<64, 64>;
@@ -706,6 +765,13 @@ bool tc_vec_ok(const SsdParams<bf16>& p) {
   auto m8 = [](int64_t v) { return v % 8 == 0; };
   return al(p.x) && al(p.Bm) && al(p.Cm) && m8(p.P) && m8(p.N) && m8(p.xs0) && m8(p.xs1) && m8(p.xs2) &&
          m8(p.bs0) && m8(p.bs1) && m8(p.bs2) && m8(p.cs0) && m8(p.cs1) && m8(p.cs2);
+}
+// Whether the epilogue's 16-byte z loads and y stores apply.
+bool tc_vec_out_ok(const SsdParams<bf16>& p) {
+  auto al = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
+  auto m8 = [](int64_t v) { return v % 8 == 0; };
+  const bool z_ok = !p.z || (al(p.z) && m8(p.zs0) && m8(p.zs1) && m8(p.zs2));
+  return al(p.y) && m8(p.P) && z_ok;
 }
 
 // mamba2_step with 16-byte state traffic: one warp per kStepRows consecutive p rows of one
@@ -784,7 +850,7 @@ Status CudaBackend::mamba2_ssd(const Mamba2SsdArgs& a) {
     if (kernel && lay.total <= static_cast<size_t>(optin)) {
       CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(lay.total)));
       const dim3 grid(static_cast<unsigned>(B * H), static_cast<unsigned>(Pp / tile));
-      kernel<<<grid, kTcThreads, lay.total, ctx.stream>>>(p, lay, tc_vec_ok(p));
+      kernel<<<grid, kTcThreads, lay.total, ctx.stream>>>(p, lay, tc_vec_ok(p), tc_vec_out_ok(p));
       CUDA_CHECK_LAUNCH();
       return Status::ok();
     }
