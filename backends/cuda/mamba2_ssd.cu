@@ -509,6 +509,23 @@ __device__ __forceinline__ void store_bf16x4(bf16* dst, float a, float b, float 
   *reinterpret_cast<uint2*>(dst) = v;
 }
 
+// As tc_load_tile's 16-byte path, through asynchronous copies (cp.async, zero-filled past
+// rows / cols): the caller commits and waits (tc_async_wait) before a barrier.
+template <int kCols>
+__device__ __forceinline__ void tc_copy_tile_async(bf16* dst, int ld, const bf16* src, int64_t rs, int64_t rows,
+                                                   int cols) {
+  constexpr int vpr = kCols / 8;
+  for (int e = threadIdx.x; e < kTcChunk * vpr; e += blockDim.x) {
+    const int r = e / vpr, c = (e % vpr) * 8;
+    const bool in = r < rows && c < cols;
+    const bf16* g = in ? src + r * rs + c : src;
+    const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst + r * ld + c));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(__cvta_generic_to_global(g)), "r"(in ? 16 : 0));
+  }
+  asm volatile("cp.async.commit_group;\n" ::);
+}
+__device__ __forceinline__ void tc_async_wait() { asm volatile("cp.async.wait_group 0;\n" ::); }
+
 namespace wm = nvcuda::wmma;
 using FragAcc = wm::fragment<wm::accumulator, 16, 16, 16, float>;
 template <class Layout>
@@ -577,10 +594,22 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
       continue;
     }
     // 1. Δ and the chunk's x, B, C tiles (zero past L and in the padding columns).
+    //    With 16-byte loads they are asynchronous copies, and B, C were already issued during
+    //    the previous chunk (after its last read of bs and cc) unless this is the first.
+    const bf16* xg = p.x + b * p.xs0 + c0 * p.xs1 + h * p.xs2 + p_off;
+    if (vec) {
+      tc_copy_tile_async<kPp>(xs, kLdx, xg, p.xs1, L, P);
+      if (c == 0) {
+        tc_copy_tile_async<kNp>(bs, kLdn, p.Bm + b * p.bs0 + c0 * p.bs1 + g * p.bs2, p.bs1, L, N);
+        tc_copy_tile_async<kNp>(cc, kLdn, p.Cm + b * p.cs0 + c0 * p.cs1 + g * p.cs2, p.cs1, L, N);
+      }
+    } else {
+      tc_load_tile<kPp>(false, xs, kLdx, xg, p.xs1, L, P);
+      tc_load_tile<kNp>(false, bs, kLdn, p.Bm + b * p.bs0 + c0 * p.bs1 + g * p.bs2, p.bs1, L, N);
+      tc_load_tile<kNp>(false, cc, kLdn, p.Cm + b * p.cs0 + c0 * p.cs1 + g * p.cs2, p.cs1, L, N);
+    }
     for (int j = threadIdx.x; j < kTcChunk; j += blockDim.x) dl[j] = j < L ? delta_of(p, b, c0 + j, h) : 0.0f;
-    tc_load_tile<kPp>(vec, xs, kLdx, p.x + b * p.xs0 + c0 * p.xs1 + h * p.xs2 + p_off, p.xs1, L, P);
-    tc_load_tile<kNp>(vec, bs, kLdn, p.Bm + b * p.bs0 + c0 * p.bs1 + g * p.bs2, p.bs1, L, N);
-    tc_load_tile<kNp>(vec, cc, kLdn, p.Cm + b * p.cs0 + c0 * p.cs1 + g * p.cs2, p.cs1, L, N);
+    if (vec) tc_async_wait();
     __syncthreads();
     // 2. In-chunk inclusive cumsum of ã = Δ·A (warp 0, two halves of 32).
     if (warp == 0) {
@@ -666,6 +695,12 @@ __global__ void __launch_bounds__(kTcThreads, 2) ssd_tc_kernel(SsdParams<bf16> p
       }
     }
     __syncthreads();
+    // bs and cc are free: start the next chunk's B and C copies (its x follows at its start).
+    const int64_t c1 = c0 + kTcChunk, L1 = std::min<int64_t>(kTcChunk, nb - c1);
+    if (vec && L1 > 0) {
+      tc_copy_tile_async<kNp>(bs, kLdn, p.Bm + b * p.bs0 + c1 * p.bs1 + g * p.bs2, p.bs1, L1, N);
+      tc_copy_tile_async<kNp>(cc, kLdn, p.Cm + b * p.cs0 + c1 * p.cs1 + g * p.cs2, p.cs1, L1, N);
+    }
     // 6. W = (C·Bᵀ)∘exp(cum[i] − cum[j])∘Δ_j on j ≤ i (bf16); the inter-chunk term ·exp(cum[i]).
     for (int e = threadIdx.x; e < kTcChunk * kTcChunk / 4; e += blockDim.x) {  // 4 columns per step
       const int i = e / (kTcChunk / 4), j = e % (kTcChunk / 4) * 4;
