@@ -562,6 +562,59 @@ TEST_CASE("cuda mamba2_ssd and mamba2_step match the CPU reference (f32, bf16; Q
   worst.print("mamba2 vs cpu");
 }
 
+TEST_CASE("cuda mamba2_ssd at model head sizes: G = 1, 8; Q = 64, 128, 256; lengths off chunk boundaries") {
+  if (!cuda_ready()) return;
+  Rng rng = seeded(9107);
+  CudaBackend gpu;
+  CpuBackend cpu;
+  Worst worst;
+  // (H, P, G, N): Mamba2-2.7B's head (G = 1), a Codestral-like G = 8, a smaller head, and
+  // enough heads (B·H ≥ 2 × an H100's 132 multiprocessors) for whole-head blocks.
+  struct Head {
+    int64_t H, P, G, N;
+  };
+  const Head heads[] = {{4, 64, 1, 128}, {8, 64, 8, 128}, {4, 32, 1, 64}, {88, 64, 8, 128}};
+  for (DType t : kDtypes)
+    for (const Head& hd : heads)
+      for (int64_t Q : {64, 128, 256})
+        for (int64_t T : {1, 65, 300}) {  // T / 2 = 150 ends mid-chunk for every Q
+          CAPTURE(dtype_name(t));
+          CAPTURE(hd.P);
+          CAPTURE(hd.G);
+          CAPTURE(Q);
+          CAPTURE(T);
+          Mamba2Case c(rng, 3, T, hd.H, hd.P, hd.G, hd.N, Q, true, true, true);
+          c.round(t);
+          worst.add(t, mamba2_forward(gpu, c, t), mamba2_forward(cpu, c, DType::f32), "mamba2_ssd heads");
+        }
+  for (DType t : kDtypes) {  // the step at the 2.7B head
+    Mamba2Case c(rng, 5, 1, 4, 64, 1, 128, 256, true, true, false);
+    c.round(t);
+    Mamba2Dev dg(gpu, c, t), dc(cpu, c, DType::f32);
+    Dev yg = poisoned(gpu, {5, 1, 4, 64}, t), yc = poisoned(cpu, {5, 1, 4, 64}, DType::f32);
+    require_ok(run_mamba2_step(gpu, dg.args(0, 1, yg.view)));
+    require_ok(run_mamba2_step(cpu, dc.args(0, 1, yc.view)));
+    worst.add(t, {fetch(gpu, yg.view), fetch(gpu, dg.state.view)}, {fetch(cpu, yc.view), fetch(cpu, dc.state.view)},
+              "mamba2_step heads");
+  }
+  worst.print("mamba2 heads vs cpu");
+}
+
+TEST_CASE("cuda mamba2_ssd beyond 64K tokens matches the CPU reference (two heads, T = 70000)") {
+  if (!cuda_ready()) return;
+  Rng rng = seeded(9109);
+  CudaBackend gpu;
+  CpuBackend cpu;
+  Worst worst;
+  for (DType t : kDtypes) {
+    CAPTURE(dtype_name(t));
+    Mamba2Case c(rng, 2, 70000, 2, 64, 1, 64, 256, true, true, true);  // lengths 70000 and 1
+    c.round(t);
+    worst.add(t, mamba2_forward(gpu, c, t), mamba2_forward(cpu, c, DType::f32), "mamba2_ssd T=70000");
+  }
+  worst.print("mamba2 long vs cpu");
+}
+
 // ---------------------------------------------------------------------------------------
 // On CUDA alone: forward == steps, chunked prefill == one shot.
 // ---------------------------------------------------------------------------------------
