@@ -29,12 +29,18 @@ def braid_name(op, params):
     return op_name, f"B{B}_L{L}_D{D}_K{K}"
 
 
+def contended(loadavg):
+    """True when any 1-minute load average given exceeds the 2 cores the runs use."""
+    ones = [float(m) for m in re.findall(r"(?:^|: )([\d.]+) ", loadavg)]
+    return any(v > 2.5 for v in ones)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ggml-commit", required=True)
     ap.add_argument("--command", required=True)
     ap.add_argument("--cpu", default="")
-    ap.add_argument("--loadavg", default="")
+    ap.add_argument("--loadavg", default="", help="load averages seen at the start and end of the runs")
     ap.add_argument("--out", required=True)
     ap.add_argument("logs", nargs="+")
     a = ap.parse_args()
@@ -58,7 +64,8 @@ def main():
            "peers": {"ggml": {"source": "github.com/ggml-org/ggml", "commit": a.ggml_commit,
                               "build": "CMake Release, GGML_NATIVE=ON, CPU backend only, OpenMP, GCC 12",
                               "perf_cases": "braid shapes added as extra perf cases in a local copy outside the repository"}},
-           "device": a.cpu, "threads": 2, "loadavg_at_end": a.loadavg, "command": a.command,
+           "device": a.cpu, "threads": 2, "loadavg": a.loadavg, "command": a.command,
+           "contended": contended(a.loadavg),
            "timing": "ggml perf mode: mean us/run over repeated runs on the same buffers (hot cache); "
                      "median over repetitions"}
     json.dump({"context": ctx, "benchmarks": benchmarks}, open(a.out, "w"), indent=1)
