@@ -79,6 +79,7 @@ void* CudaContext::workspace_at_least(size_t bytes) {
   want = (want + 255) / 256 * 256;
   if (workspace) {
     CUDA_CHECK(cudaStreamSynchronize(stream));  // queued kernels may still read the old buffer
+    if (memory) memory->on_free(workspace);
     CUDA_CHECK(cudaFree(workspace));
     workspace = nullptr;
     workspace_bytes = 0;
@@ -91,6 +92,7 @@ void* CudaContext::workspace_at_least(size_t bytes) {
   }
   workspace = p;
   workspace_bytes = want;
+  if (memory) memory->on_alloc(p, want);
   return workspace;
 }
 
@@ -104,6 +106,7 @@ CudaBackend::CudaBackend(CudaOptions opts) : opts_(opts), ctx_(std::make_unique<
                     " is not supported yet; SSM states are f32"));
   CudaContext& c = *ctx_;
   c.device = opts_.device;
+  c.memory = &memory_;
   CUDA_CHECK(cudaSetDevice(c.device));
   CUDA_CHECK(cudaDeviceGetAttribute(&c.sm_count, cudaDevAttrMultiProcessorCount, c.device));
   int optin = 0;
@@ -136,12 +139,14 @@ void* CudaBackend::raw_alloc(size_t bytes) {
     (void)cudaGetLastError();  // not sticky; clear it so the next checked call does not see it
     throw Error(str(name(), ": cannot allocate ", bytes, " bytes (", cudaGetErrorName(e), ")"));
   }
+  memory_.on_alloc(p, bytes == 0 ? 256 : bytes);
   return p;
 }
 
 void CudaBackend::raw_free(void* p) {
   if (!p) return;
   ctx_->activate();
+  memory_.on_free(p);
   CUDA_CHECK(cudaFree(p));
 }
 

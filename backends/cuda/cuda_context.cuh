@@ -29,6 +29,7 @@ struct CudaContext {
   cublasHandle_t cublas = nullptr;
   void* workspace = nullptr;  // scratch owned by the backend, grown by workspace_at_least
   size_t workspace_bytes = 0;
+  MemoryTracker* memory = nullptr;  // the backend's tracker; workspace growth is counted there
 
   CudaContext() = default;
   CudaContext(const CudaContext&) = delete;
