@@ -60,12 +60,13 @@ cudaDataType_t cuda_data_type(DType t) {
 CudaContext::~CudaContext() {
   // Teardown never throws: errors are ignored (the device may already be lost). A context
   // whose construction failed before anything was created touches no device.
-  if (!stream && !cublas && !workspace) return;
+  if (!stream && !cublas && !workspace && !pool) return;
   (void)cudaSetDevice(device);
   if (stream) (void)cudaStreamSynchronize(stream);
   if (workspace) (void)cudaFree(workspace);
   if (cublas) (void)cublasDestroy(cublas);
   if (stream) (void)cudaStreamDestroy(stream);
+  if (pool) (void)cudaMemPoolDestroy(pool);  // blocks still held are released when freed
   (void)cudaGetLastError();
 }
 
@@ -113,6 +114,15 @@ CudaBackend::CudaBackend(CudaOptions opts) : opts_(opts), ctx_(std::make_unique<
   CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, c.device));
   c.smem_optin = static_cast<size_t>(optin);
   CUDA_CHECK(cudaStreamCreateWithFlags(&c.stream, cudaStreamNonBlocking));
+  // The backend's own memory pool; freed blocks stay in it (no release threshold), so a
+  // forward after the first allocates without touching the driver.
+  cudaMemPoolProps props{};
+  props.allocType = cudaMemAllocationTypePinned;
+  props.location.type = cudaMemLocationTypeDevice;
+  props.location.id = c.device;
+  CUDA_CHECK(cudaMemPoolCreate(&c.pool, &props));
+  uint64_t keep = UINT64_MAX;
+  CUDA_CHECK(cudaMemPoolSetAttribute(c.pool, cudaMemPoolAttrReleaseThreshold, &keep));
   CUBLAS_CHECK(cublasCreate(&c.cublas));
   CUBLAS_CHECK(cublasSetStream(c.cublas, c.stream));
   // Default math (no TF32 tensor-op math: f32 GEMMs must stay fp32 for parity) and no
@@ -134,7 +144,10 @@ void* CudaBackend::raw_alloc(size_t bytes) {
   ctx_->activate();
   // A zero-byte request still gets a real allocation: null means "absent" to a TensorView.
   void* p = nullptr;
-  const cudaError_t e = cudaMalloc(&p, bytes == 0 ? 256 : bytes);
+  // Stream-ordered from the backend's pool: every kernel, copy and free of this backend runs
+  // on its one stream, so a block freed here is reused only after the work queued before
+  // the free, and no call synchronises the device (cudaFree would).
+  const cudaError_t e = cudaMallocFromPoolAsync(&p, bytes == 0 ? 256 : bytes, ctx_->pool, ctx_->stream);
   if (e != cudaSuccess) {
     (void)cudaGetLastError();  // not sticky; clear it so the next checked call does not see it
     throw Error(str(name(), ": cannot allocate ", bytes, " bytes (", cudaGetErrorName(e), ")"));
@@ -147,7 +160,7 @@ void CudaBackend::raw_free(void* p) {
   if (!p) return;
   ctx_->activate();
   memory_.on_free(p);
-  CUDA_CHECK(cudaFree(p));
+  CUDA_CHECK(cudaFreeAsync(p, ctx_->stream));
 }
 
 void CudaBackend::upload(void* dst, const void* host_src, size_t bytes) {
