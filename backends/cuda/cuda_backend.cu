@@ -132,6 +132,15 @@ CudaBackend::CudaBackend(CudaOptions opts) : opts_(opts), ctx_(std::make_unique<
   // On a throw above, ctx_'s destructor releases whatever was created.
 }
 
+int64_t cuda_device_memory_bytes(int device) {
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return static_cast<int64_t>(prop.totalGlobalMem);
+}
+
 CudaBackend::~CudaBackend() = default;  // ~CudaContext releases everything and never throws
 
 std::string CudaBackend::name() const { return str("cuda:", opts_.device); }

@@ -27,6 +27,8 @@ struct CudaOptions {
 int cuda_device_count();
 // Why CUDA cannot be used here ("no CUDA device: <driver message>"), or "" when it can.
 std::string cuda_unavailable_reason();
+// Total memory of CUDA device `device` in bytes (0 when it cannot be queried).
+int64_t cuda_device_memory_bytes(int device);
 
 struct CudaContext;  // stream, cuBLAS handle, workspace (backends/cuda/cuda_context.cuh)
 

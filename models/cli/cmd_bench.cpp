@@ -18,6 +18,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "build_commit.h"
@@ -26,6 +28,9 @@
 #include "models/cli/format.h"
 #include "models/memory.h"
 #include "models/model.h"
+#ifdef BRAID_HAVE_CUDA
+#include "backends/cuda/cuda_backend.h"
+#endif
 
 namespace braid::cli {
 namespace {
@@ -115,10 +120,23 @@ int64_t predicted_peak(const ModelConfig& cfg, const Test& t, int64_t elem) {
   return weights + cache + forward_activation_bytes(cfg, tokens, t.batch, elem);
 }
 
+// Memory the backend's device has: physical memory for the CPU, device memory for CUDA
+// (0 when unknown). A test predicted to need more is refused before it allocates anything.
+int64_t device_memory_bytes(const Backend& be) {
+  if (be.device() == Device::cpu) return static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+#ifdef BRAID_HAVE_CUDA
+  if (be.device() == Device::cuda) return cuda_device_memory_bytes(static_cast<const CudaBackend&>(be).options().device);
+#endif
+  return 0;
+}
+
 void run_test(HybridModel& model, Test& t, int64_t reps) {
   Backend& be = model.backend();
   Rng rng(kTokenSeed);
   t.predicted_bytes = predicted_peak(model.config(), t, static_cast<int64_t>(dtype_size(model.dtype())));
+  if (const int64_t have = device_memory_bytes(be); have > 0 && t.predicted_bytes > have)
+    fail("bench ", t.name, " batch ", t.batch, ": predicted peak ", human_bytes(t.predicted_bytes), " exceeds the ",
+         human_bytes(have), " of ", be.name());
   try {
     be.reset_peak_memory();
     run_once(model, t, rng);  // warm-up
