@@ -175,8 +175,9 @@ void CudaBackend::raw_free(void* p) {
 void CudaBackend::upload(void* dst, const void* host_src, size_t bytes) {
   if (bytes == 0) return;
   ctx_->activate();
+  // No stream synchronisation: from pageable host memory the copy returns once the source
+  // is staged, so the caller may reuse `host_src` at once, and the stream orders the rest.
   CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, ctx_->stream));
-  CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
 }
 
 void CudaBackend::download(void* host_dst, const void* src, size_t bytes) {

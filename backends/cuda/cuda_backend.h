@@ -5,7 +5,8 @@
 // recurrent SSM state is fp32 by default (CudaOptions::state_dtype). GEMMs go through cuBLAS.
 // The stream, the cuBLAS handle and the workspace belong to the backend object: no globals, no
 // getenv. Every CUDA and cuBLAS call is checked; failures throw braid::Error with file:line.
-// Contracts are asynchronous on the backend's stream; upload/download synchronise.
+// Contracts and upload are asynchronous on the backend's stream (upload's host source may be reused at
+// once: it is staged before the call returns); download synchronises.
 //
 // This header is plain C++ (no CUDA types), so host code can create a CudaBackend without the
 // CUDA headers. Kernels reach the stream and handles through backends/cuda/cuda_context.cuh.
