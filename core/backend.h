@@ -26,6 +26,7 @@
 #include "core/contracts/rotary.h"
 #include "core/contracts/swiglu_mlp.h"
 #include "core/cost.h"
+#include "core/memory_stats.h"
 #include "core/tensor.h"
 
 // Every layer contract: X(method, Args, validator, coster). This list is the one place a contract
@@ -70,6 +71,10 @@ class Backend {
   virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
   virtual void fill_zero(const TensorView& t) = 0;  // t must be contiguous
   virtual void synchronize() {}
+  // Bytes held through raw_alloc (and, on CUDA, the backend's workspace): current and peak.
+  // Backends record every allocation in `memory_`; reset_peak starts a new measurement.
+  MemoryStats memory_stats() const { return memory_.stats(); }
+  void reset_peak_memory() { memory_.reset_peak(); }
 
   // Layer contracts (see each header for shapes and semantics), one virtual each.
 #define BRAID_CONTRACT_VIRTUAL(method, Args, validator, coster) \
@@ -78,6 +83,7 @@ class Backend {
 #undef BRAID_CONTRACT_VIRTUAL
 
  protected:
+  MemoryTracker memory_;
   Status unsupported(const char* contract) const { return not_supported(name(), ": ", contract, " is not implemented"); }
 };
 

@@ -1,5 +1,7 @@
 #include "models/memory.h"
 
+#include <algorithm>
+
 #include "models/layers/layer.h"
 #include "models/params.h"
 
@@ -31,6 +33,47 @@ MemoryModel memory_model(const ModelConfig& cfg, int64_t context, int64_t batch)
     m.ssm_state_bytes += batch * e.state_bytes(spec, m.elem_bytes);
   }
   return m;
+}
+
+namespace {
+
+// The largest transient of layer `l` over `M` tokens of width D, in bytes (`e` per stored
+// element; the MoE router's f32 weights and i32 ids take 8 bytes per token and choice).
+int64_t layer_transient_bytes(const LayerSpec& l, int64_t M, int64_t D, int64_t e) {
+  int64_t mixer = 0;
+  switch (l.mixer) {
+    case MixerKind::attention:
+      mixer = M * (2 * l.attn.n_heads + 2 * l.attn.n_kv_heads) * l.attn.head_dim * e;
+      break;
+    case MixerKind::mamba: {
+      const MambaSpec& m = l.mamba;
+      const int64_t dbc = m.dt_rank + 2 * m.d_state;
+      mixer = M * (5 * m.d_inner + dbc * (m.inner_norms ? 2 : 1)) * e;
+      break;
+    }
+    case MixerKind::mamba2: {
+      const Mamba2Spec& m = l.mamba2;
+      mixer = M * (m.in_proj_dim() + m.conv_dim() + 2 * m.d_inner) * e;
+      break;
+    }
+  }
+  int64_t ffn = 0;
+  const FfnSpec& f = l.ffn;
+  if (f.kind == FfnKind::mlp) ffn = 2 * M * f.d_ff * e;
+  if (f.kind == FfnKind::moe)
+    ffn = M * f.n_experts * e + M * f.top_k * 8 + f.top_k * M * (2 * f.d_ff + 2 * D) * e;
+  return std::max(mixer, ffn);
+}
+
+}  // namespace
+
+int64_t forward_activation_bytes(const ModelConfig& cfg, int64_t tokens, int64_t logit_rows, int64_t elem) {
+  const int64_t D = cfg.hidden_size, V = cfg.vocab_size;
+  int64_t peak_layer = 0;
+  for (const LayerSpec& l : cfg.layers) peak_layer = std::max(peak_layer, layer_transient_bytes(l, tokens, D, elem));
+  const int64_t stream = 3 * tokens * D * elem + 2 * tokens * 4;
+  const int64_t head = logit_rows * (2 * D + V) * elem;
+  return stream + peak_layer + head;
 }
 
 }  // namespace braid

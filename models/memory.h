@@ -22,4 +22,16 @@ struct MemoryModel {
 
 MemoryModel memory_model(const ModelConfig& cfg, int64_t context, int64_t batch);
 
+// Activation bytes of one HybridModel::forward over `tokens` = B·T positions that returns
+// logits for `logit_rows` positions (B with LogitsAt::last), with `elem`-byte storage. It
+// counts what the model and its layers allocate: the residual stream h, the normalised
+// input and the layer output (3 · tokens · D), the ids / positions, the final norm and the
+// logits, plus the largest transient of any one layer (attention q, k, v, o; Mamba1 xz,
+// conv out, x_proj out, Δ, y and Jamba's normed copies; Mamba2 zxbcdt, conv out, y, yn;
+// MoE router logits, weights and ids). The contracts' internal scratch is estimated as the
+// SwiGLU intermediate (gate and up, 2 · rows · F, where a MoE layer has rows = k · tokens)
+// and the MoE gathered inputs and outputs (2 · k · tokens · D). The CUDA backend's
+// workspace for scans and attention is not modelled beyond that.
+int64_t forward_activation_bytes(const ModelConfig& cfg, int64_t tokens, int64_t logit_rows, int64_t elem);
+
 }  // namespace braid

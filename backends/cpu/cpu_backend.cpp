@@ -23,10 +23,14 @@ void* CpuBackend::raw_alloc(size_t bytes) {
   const size_t rounded = bytes == 0 ? kAlignment : (bytes + kAlignment - 1) / kAlignment * kAlignment;
   void* p = std::aligned_alloc(kAlignment, rounded);
   if (!p) throw Error(str("cpu: out of memory allocating ", bytes, " bytes"));
+  memory_.on_alloc(p, rounded);
   return p;
 }
 
-void CpuBackend::raw_free(void* p) { std::free(p); }
+void CpuBackend::raw_free(void* p) {
+  memory_.on_free(p);
+  std::free(p);
+}
 
 void CpuBackend::upload(void* dst, const void* host_src, size_t bytes) {
   if (bytes) std::memcpy(dst, host_src, bytes);

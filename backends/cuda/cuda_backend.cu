@@ -60,12 +60,13 @@ cudaDataType_t cuda_data_type(DType t) {
 CudaContext::~CudaContext() {
   // Teardown never throws: errors are ignored (the device may already be lost). A context
   // whose construction failed before anything was created touches no device.
-  if (!stream && !cublas && !workspace) return;
+  if (!stream && !cublas && !workspace && !pool) return;
   (void)cudaSetDevice(device);
   if (stream) (void)cudaStreamSynchronize(stream);
   if (workspace) (void)cudaFree(workspace);
   if (cublas) (void)cublasDestroy(cublas);
   if (stream) (void)cudaStreamDestroy(stream);
+  if (pool) (void)cudaMemPoolDestroy(pool);  // blocks still held are released when freed
   (void)cudaGetLastError();
 }
 
@@ -79,6 +80,7 @@ void* CudaContext::workspace_at_least(size_t bytes) {
   want = (want + 255) / 256 * 256;
   if (workspace) {
     CUDA_CHECK(cudaStreamSynchronize(stream));  // queued kernels may still read the old buffer
+    if (memory) memory->on_free(workspace);
     CUDA_CHECK(cudaFree(workspace));
     workspace = nullptr;
     workspace_bytes = 0;
@@ -91,6 +93,7 @@ void* CudaContext::workspace_at_least(size_t bytes) {
   }
   workspace = p;
   workspace_bytes = want;
+  if (memory) memory->on_alloc(p, want);
   return workspace;
 }
 
@@ -104,12 +107,22 @@ CudaBackend::CudaBackend(CudaOptions opts) : opts_(opts), ctx_(std::make_unique<
                     " is not supported yet; SSM states are f32"));
   CudaContext& c = *ctx_;
   c.device = opts_.device;
+  c.memory = &memory_;
   CUDA_CHECK(cudaSetDevice(c.device));
   CUDA_CHECK(cudaDeviceGetAttribute(&c.sm_count, cudaDevAttrMultiProcessorCount, c.device));
   int optin = 0;
   CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, c.device));
   c.smem_optin = static_cast<size_t>(optin);
   CUDA_CHECK(cudaStreamCreateWithFlags(&c.stream, cudaStreamNonBlocking));
+  // The backend's own memory pool; freed blocks stay in it (no release threshold), so a
+  // forward after the first allocates without touching the driver.
+  cudaMemPoolProps props{};
+  props.allocType = cudaMemAllocationTypePinned;
+  props.location.type = cudaMemLocationTypeDevice;
+  props.location.id = c.device;
+  CUDA_CHECK(cudaMemPoolCreate(&c.pool, &props));
+  uint64_t keep = UINT64_MAX;
+  CUDA_CHECK(cudaMemPoolSetAttribute(c.pool, cudaMemPoolAttrReleaseThreshold, &keep));
   CUBLAS_CHECK(cublasCreate(&c.cublas));
   CUBLAS_CHECK(cublasSetStream(c.cublas, c.stream));
   // Default math (no TF32 tensor-op math: f32 GEMMs must stay fp32 for parity) and no
@@ -117,6 +130,15 @@ CudaBackend::CudaBackend(CudaOptions opts) : opts_(opts), ctx_(std::make_unique<
   CUBLAS_CHECK(cublasSetMathMode(c.cublas, static_cast<cublasMath_t>(CUBLAS_DEFAULT_MATH |
                                                                      CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
   // On a throw above, ctx_'s destructor releases whatever was created.
+}
+
+int64_t cuda_device_memory_bytes(int device) {
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return static_cast<int64_t>(prop.totalGlobalMem);
 }
 
 CudaBackend::~CudaBackend() = default;  // ~CudaContext releases everything and never throws
@@ -131,25 +153,31 @@ void* CudaBackend::raw_alloc(size_t bytes) {
   ctx_->activate();
   // A zero-byte request still gets a real allocation: null means "absent" to a TensorView.
   void* p = nullptr;
-  const cudaError_t e = cudaMalloc(&p, bytes == 0 ? 256 : bytes);
+  // Stream-ordered from the backend's pool: every kernel, copy and free of this backend runs
+  // on its one stream, so a block freed here is reused only after the work queued before
+  // the free, and no call synchronises the device (cudaFree would).
+  const cudaError_t e = cudaMallocFromPoolAsync(&p, bytes == 0 ? 256 : bytes, ctx_->pool, ctx_->stream);
   if (e != cudaSuccess) {
     (void)cudaGetLastError();  // not sticky; clear it so the next checked call does not see it
     throw Error(str(name(), ": cannot allocate ", bytes, " bytes (", cudaGetErrorName(e), ")"));
   }
+  memory_.on_alloc(p, bytes == 0 ? 256 : bytes);
   return p;
 }
 
 void CudaBackend::raw_free(void* p) {
   if (!p) return;
   ctx_->activate();
-  CUDA_CHECK(cudaFree(p));
+  memory_.on_free(p);
+  CUDA_CHECK(cudaFreeAsync(p, ctx_->stream));
 }
 
 void CudaBackend::upload(void* dst, const void* host_src, size_t bytes) {
   if (bytes == 0) return;
   ctx_->activate();
+  // No stream synchronisation: from pageable host memory the copy returns once the source
+  // is staged, so the caller may reuse `host_src` at once, and the stream orders the rest.
   CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, ctx_->stream));
-  CUDA_CHECK(cudaStreamSynchronize(ctx_->stream));
 }
 
 void CudaBackend::download(void* host_dst, const void* src, size_t bytes) {

@@ -5,7 +5,8 @@
 // recurrent SSM state is fp32 by default (CudaOptions::state_dtype). GEMMs go through cuBLAS.
 // The stream, the cuBLAS handle and the workspace belong to the backend object: no globals, no
 // getenv. Every CUDA and cuBLAS call is checked; failures throw braid::Error with file:line.
-// Contracts are asynchronous on the backend's stream; upload/download synchronise.
+// Contracts and upload are asynchronous on the backend's stream (upload's host source may be reused at
+// once: it is staged before the call returns); download synchronises.
 //
 // This header is plain C++ (no CUDA types), so host code can create a CudaBackend without the
 // CUDA headers. Kernels reach the stream and handles through backends/cuda/cuda_context.cuh.
@@ -27,6 +28,8 @@ struct CudaOptions {
 int cuda_device_count();
 // Why CUDA cannot be used here ("no CUDA device: <driver message>"), or "" when it can.
 std::string cuda_unavailable_reason();
+// Total memory of CUDA device `device` in bytes (0 when it cannot be queried).
+int64_t cuda_device_memory_bytes(int device);
 
 struct CudaContext;  // stream, cuBLAS handle, workspace (backends/cuda/cuda_context.cuh)
 

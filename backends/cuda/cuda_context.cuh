@@ -26,9 +26,11 @@ struct CudaContext {
   int sm_count = 0;         // multiprocessors of the device (grid sizing)
   size_t smem_optin = 0;    // largest dynamic shared memory per block after opt-in, bytes
   cudaStream_t stream = nullptr;
+  cudaMemPool_t pool = nullptr;  // raw_alloc / raw_free: stream-ordered on `stream`
   cublasHandle_t cublas = nullptr;
   void* workspace = nullptr;  // scratch owned by the backend, grown by workspace_at_least
   size_t workspace_bytes = 0;
+  MemoryTracker* memory = nullptr;  // the backend's tracker; workspace growth is counted there
 
   CudaContext() = default;
   CudaContext(const CudaContext&) = delete;

@@ -269,3 +269,68 @@ TEST_CASE("bad input: a missing directory") {
   check_clean_error(run_braid("generate --model " + missing.string() + " --prompt-ids 1 --max-new-tokens 1"),
                     {"no-such-model"});
 }
+
+TEST_CASE("describe: the 1B Jamba-like bench config has attention at 4 and 12 and MoE on odd layers") {
+  const fs::path cfg = fs::path(BRAID_SOURCE_ROOT) / "models/configs/jamba-1b-bench.json";
+  const Result r = run_braid("describe --model " + cfg.string() + " --json");
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  const json j = json::parse(r.out);
+  // Embedding + head 2·32000·1024; 14 Mamba layers of 6,666,336; 2 attention layers of
+  // 2,621,440; 8 MLPs of 3·1024·3584; 8 MoE layers of 8 such experts + a 1024×8 router;
+  // 2 norms per layer and the final norm.
+  CHECK(j["params_total"].get<int64_t>() == 956930368);
+  CHECK(j["params_active"].get<int64_t>() == 428448064);
+  REQUIRE(j["layers"].size() == 16);
+  for (int il = 0; il < 16; ++il) {
+    INFO("layer " << il);
+    CHECK(j["layers"][il]["mixer"] == (il % 8 == 4 ? "attention" : "mamba"));
+    CHECK(j["layers"][il]["ffn"] == (il % 2 == 1 ? "moe" : "mlp"));
+  }
+}
+
+TEST_CASE("bench: prefill and decode records on the CPU, from a config and from a checkpoint") {
+  TempDir tmp;
+  const fs::path dir = make_checkpoint(tmp.path / "ckpt");
+  for (const std::string& model : {kTinyConfig.string(), dir.string()}) {
+    const Result r = run_braid("bench --model " + model + " -p 8,16 -n 4 -b 1,2 -r 2 --json");
+    REQUIRE_MESSAGE(r.rc == 0, r.err);
+    const json j = json::parse(r.out);
+    REQUIRE(j.is_array());
+    CHECK(j.size() == 6);  // per batch: pp8, pp16, tg4
+    for (const json& rec : j) {
+      INFO(rec.dump());
+      for (const char* key : {"model", "config", "backend", "dtype", "test", "build_commit", "timestamp"})
+        CHECK(rec.at(key).is_string());
+      CHECK(rec["backend"] == "cpu");
+      CHECK(rec["dtype"] == "f32");
+      CHECK(rec["batch"].get<int64_t>() >= 1);
+      CHECK(rec["repetitions"] == 2);
+      CHECK(rec["avg_ts"].get<double>() > 0);
+      CHECK(rec["stddev_ts"].get<double>() >= 0);
+      CHECK(rec["samples_ts"].size() == 2);
+      for (const json& s : rec["samples_ts"]) CHECK(s.get<double>() > 0);
+      CHECK(rec["peak_memory_bytes"].get<int64_t>() > 0);
+      CHECK(rec["predicted_memory_bytes"].get<int64_t>() > 0);
+      const bool pp = rec["test"].get<std::string>().rfind("pp", 0) == 0;
+      CHECK((pp ? rec["n_prompt"] : rec["n_gen"]).get<int64_t>() > 0);
+      CHECK((pp ? rec["n_gen"] : rec["n_prompt"]).get<int64_t>() == 0);
+    }
+  }
+  const Result table = run_braid("bench --model " + kTinyConfig.string() + " -p 8 -n 2 -r 1");
+  REQUIRE_MESSAGE(table.rc == 0, table.err);
+  CHECK(table.out.find("| pp8 |") != std::string::npos);
+  CHECK(table.out.find("| tg2 |") != std::string::npos);
+}
+
+TEST_CASE("bad input: bench arguments") {
+  check_clean_error(run_braid("bench --model /nonexistent/model -p 8"), {"/nonexistent/model", "no such file"});
+  check_clean_error(run_braid("bench --model " + kTinyConfig.string() + " -p 0 -n 0"), {"nothing to run"});
+  check_clean_error(run_braid("bench --model " + kTinyConfig.string() + " -p -3"), {"-p", "-3"});
+  check_clean_error(run_braid("bench --model " + kTinyConfig.string() + " -p 8,x"), {"-p", "'x'"});
+  check_clean_error(run_braid("bench --model " + kTinyConfig.string() + " -b 0"), {"-b", ">= 1"});
+  check_clean_error(run_braid("bench --model " + kTinyConfig.string() + " -r 0"), {"-r"});
+  check_clean_error(run_braid("bench --model " + kTinyConfig.string() + " --dtype bf16"), {"bf16"});
+  // A batch whose cache cannot be allocated: a clear error naming the test and the prediction.
+  check_clean_error(run_braid("bench --model " + kTinyConfig.string() + " -p 0 -n 1 -b 100000000000"),
+                    {"tg1", "batch 100000000000", "predicted peak"});
+}
