@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "bench/bench_version.h"
+#include "models/build_commit.h"
 #include "core/rng.h"
 #include "core/status.h"
 
@@ -153,7 +153,7 @@ int run_main(int argc, char** argv, const std::string& device, const std::string
   for (int i = 1; i < argc; ++i) to_file |= std::string(argv[i]).rfind("--benchmark_out=", 0) == 0;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("braid_commit", kBenchCommit);
+  benchmark::AddCustomContext("braid_commit", kBuildCommit);
   benchmark::AddCustomContext("device", device);
   benchmark::AddCustomContext("build_flags", flags);
   benchmark::AddCustomContext("timing", "median of timed calls after 2 warm-up calls; see bench/README.md");
