@@ -19,9 +19,11 @@
 #include "core/contracts/elementwise.h"
 #include "core/contracts/embedding.h"
 #include "core/contracts/linear.h"
+#include "core/contracts/loss.h"
 #include "core/contracts/mamba1_scan.h"
 #include "core/contracts/mamba2_ssd.h"
 #include "core/contracts/moe.h"
+#include "core/contracts/optim.h"
 #include "core/contracts/rmsnorm.h"
 #include "core/contracts/rotary.h"
 #include "core/contracts/swiglu_mlp.h"
@@ -33,23 +35,44 @@
 // is registered (house style P8): the Backend virtuals, the validate-then-dispatch functions
 // `run_<method>`, the analytic costs `cost_<method>` (core/cost.h), backend override
 // declarations and the registry of names all expand from it.
-#define BRAID_FOR_EACH_CONTRACT(X)                        \
-  X(embedding, EmbeddingArgs, validate, cost)             \
-  X(rmsnorm, RmsNormArgs, validate, cost)                 \
-  X(linear, LinearArgs, validate, cost)                   \
-  X(rotary, RotaryArgs, validate, cost)                   \
-  X(attention, AttentionArgs, validate, cost)             \
-  X(conv1d, Conv1dArgs, validate, cost)                   \
-  X(conv1d_step, Conv1dArgs, validate_step, cost)         \
-  X(mamba1_scan, Mamba1ScanArgs, validate, cost)          \
-  X(mamba1_step, Mamba1ScanArgs, validate_step, cost)     \
-  X(mamba2_ssd, Mamba2SsdArgs, validate, cost)            \
+#define BRAID_FOR_EACH_CONTRACT(X)                       \
+  X(embedding, EmbeddingArgs, validate, cost)            \
+  X(rmsnorm, RmsNormArgs, validate, cost)                \
+  X(linear, LinearArgs, validate, cost)                  \
+  X(rotary, RotaryArgs, validate, cost)                  \
+  X(attention, AttentionArgs, validate, cost)            \
+  X(conv1d, Conv1dArgs, validate, cost)                  \
+  X(conv1d_step, Conv1dArgs, validate_step, cost)        \
+  X(mamba1_scan, Mamba1ScanArgs, validate, cost)         \
+  X(mamba1_step, Mamba1ScanArgs, validate_step, cost)    \
+  X(mamba2_ssd, Mamba2SsdArgs, validate, cost)           \
   X(mamba2_step, Mamba2SsdArgs, validate_step, cost_step) \
-  X(moe_router, MoeRouterArgs, validate, cost)            \
-  X(moe_experts, MoeExpertsArgs, validate, cost)          \
-  X(swiglu_mlp, SwigluMlpArgs, validate, cost)            \
-  X(add, AddArgs, validate, cost)                         \
-  X(copy, CopyArgs, validate, cost)
+  X(moe_router, MoeRouterArgs, validate, cost)           \
+  X(moe_experts, MoeExpertsArgs, validate, cost)         \
+  X(swiglu_mlp, SwigluMlpArgs, validate, cost)           \
+  X(add, AddArgs, validate, cost)                        \
+  X(copy, CopyArgs, validate, cost)                      \
+  X(cross_entropy, CrossEntropyArgs, validate, cost)     \
+  X(adamw, AdamwArgs, validate, cost)                    \
+  X(tensor_stats, TensorStatsArgs, validate, cost)       \
+  BRAID_FOR_EACH_BACKWARD(X)
+
+// The backward of every differentiable contract, in the order of the forward list. Gradients
+// of inputs are written; gradients of parameters (f32) are ACCUMULATED, so a parameter used
+// twice (tied embeddings) and gradient accumulation need no extra buffers. `add` and `copy`
+// need no backward contract (the identity and a copy); rotary_backward reuses RotaryArgs.
+#define BRAID_FOR_EACH_BACKWARD(X)                               \
+  X(embedding_backward, EmbeddingBackwardArgs, validate, cost)   \
+  X(rmsnorm_backward, RmsNormBackwardArgs, validate, cost)       \
+  X(linear_backward, LinearBackwardArgs, validate, cost)         \
+  X(rotary_backward, RotaryArgs, validate, cost)                 \
+  X(attention_backward, AttentionBackwardArgs, validate, cost)   \
+  X(conv1d_backward, Conv1dBackwardArgs, validate, cost)         \
+  X(mamba1_scan_backward, Mamba1ScanBackwardArgs, validate, cost) \
+  X(mamba2_ssd_backward, Mamba2SsdBackwardArgs, validate, cost)  \
+  X(moe_router_backward, MoeRouterBackwardArgs, validate, cost)  \
+  X(moe_experts_backward, MoeExpertsBackwardArgs, validate, cost) \
+  X(swiglu_mlp_backward, SwigluMlpBackwardArgs, validate, cost)
 
 #define BRAID_CONTRACT_OVERRIDE(method, Args, validator, coster) Status method(const Args&) override;
 #define BRAID_CONTRACT_OVERRIDES BRAID_FOR_EACH_CONTRACT(BRAID_CONTRACT_OVERRIDE)

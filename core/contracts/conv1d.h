@@ -9,7 +9,6 @@
 // previous state followed by x[b, 0 … lengths[b]−1]. Outputs at padding positions are zero.
 //
 // `conv1d` takes any T; `conv1d_step` is the T == 1 form and requires a state.
-// Backward (training issue): d_x, d_w, d_bias, and d_state for the initial state.
 #pragma once
 
 #include "core/cost.h"
@@ -30,5 +29,22 @@ struct Conv1dArgs {
 Status validate(const Conv1dArgs& a);
 Cost cost(const Conv1dArgs& a);  // x read, y written, weights, state read and written when present (kernels.md §9.2: 2·B·L·C·s); 2·K FLOPs per output, one exp per SiLU
 Status validate_step(const Conv1dArgs& a);  // also T == 1, state present, no lengths
+
+// Backward through the SiLU and the causal convolution. With s = pre-activation:
+//   d_s = d_y ⊙ silu'(s)  (d_y when !silu);  d_bias[c] += Σ_{b,t} d_s
+//   d_w[c, j] += Σ_{b,t} d_s[b,t,c] · u[b, t−K+1+j, c];  d_u[b, τ, c] = Σ_j d_s[b, τ+K−1−j, c]·w[c, j]
+// d_x is d_u at τ ≥ 0; d_state is d_u at the K−1 negative times. Padding outputs carry no
+// gradient, and d_x is zero at padding positions.
+struct Conv1dBackwardArgs {
+  Conv1dArgs fwd;      // the forward call; fwd.state is the state BEFORE it (or undefined = zeros)
+  TensorView d_y;      // [B, T, C]    float
+  TensorView d_x;      // [B, T, C]    float, written, inner-contiguous (may be a channel slice)
+  TensorView d_w;      // [C, K]       f32, ACCUMULATED (optional)
+  TensorView d_bias;   // [C]          f32, ACCUMULATED (optional; only when fwd.bias is present)
+  TensorView d_state;  // [B, K−1, C]  f32, written (optional; gradient of the initial state)
+};
+
+Status validate(const Conv1dBackwardArgs& a);
+Cost cost(const Conv1dBackwardArgs& a);  // x, d_y read, d_x written, weights; 4·K FLOPs per output
 
 }  // namespace braid

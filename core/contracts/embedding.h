@@ -1,7 +1,6 @@
 // Token embedding lookup.
 //   out[b, t, :] = table[ids[b, t], :]
 // Source: torch.nn.Embedding (HF `embed_tokens` / `embeddings`); padding_idx has no forward effect.
-// Backward (training issue): scatter-add of d_out rows into d_table.
 #pragma once
 
 #include "core/cost.h"
@@ -19,5 +18,15 @@ struct EmbeddingArgs {
 // invalid_argument naming the first offending id.
 Status validate(const EmbeddingArgs& a);
 Cost cost(const EmbeddingArgs& a);  // ids read, D values gathered per token, out written
+
+// Backward: d_table[ids[b, t], :] += d_out[b, t, :] (a scatter-add; repeated ids sum).
+struct EmbeddingBackwardArgs {
+  TensorView ids;      // [B, T]     i32 or i64, as in the forward call
+  TensorView d_out;    // [B, T, D]  float
+  TensorView d_table;  // [V, D]     f32, contiguous, ACCUMULATED
+};
+
+Status validate(const EmbeddingBackwardArgs& a);
+Cost cost(const EmbeddingBackwardArgs& a);  // d_out read, the touched rows of d_table read and written
 
 }  // namespace braid

@@ -15,7 +15,6 @@
 // T == 1 form. Any Q gives the same function up to fp32 rounding (§5.6).
 // The Δ clamp applies to both forms; HF 5.17 skips it in its decode path (§5.5), which only
 // matters for a finite time_step_limit.
-// Backward (training issue): chunked with recomputation; returns d_state for the initial state.
 #pragma once
 
 #include "core/cost.h"
@@ -46,5 +45,26 @@ Status validate(const Mamba2SsdArgs& a);
 Cost cost(const Mamba2SsdArgs& a);  // kernels.md §9.2: x, z, y, dt, B, C, state read+written when present; chunked matrix FLOPs 2·B·T·(Q·N·G + ½·Q·H·P + 2·H·P·N), one exp per (token, head)
 Cost cost_step(const Mamba2SsdArgs& a);  // the sequential step: 4·B·H·P·N vector FLOPs, no matrix work
 Status validate_step(const Mamba2SsdArgs& a);  // also T == 1, state present, no lengths
+
+// Backward of the SSD by the reverse recurrence (the same adjoint as mamba1_scan_backward with
+// a scalar decay per head), evaluated chunk by chunk with the chunk-start states recomputed
+// (so memory is O(B·H·P·N·T/Q)). Δ's clamp passes no gradient where it is active. Gradients of
+// B and C sum over the heads of each group. Padding tokens get zero gradients.
+struct Mamba2SsdBackwardArgs {
+  Mamba2SsdArgs fwd;   // the forward call; fwd.state is the state BEFORE it (or undefined = zeros)
+  TensorView d_y;      // [B, T, H, P]  float
+  TensorView d_x;      // [B, T, H, P]  float, written, rows mergeable per token
+  TensorView d_dt;     // [B, T, H]     float, written: gradient of dt BEFORE bias, softplus and clamp
+  TensorView d_Bm;     // [B, T, G, N]  float, written
+  TensorView d_Cm;     // [B, T, G, N]  float, written
+  TensorView d_z;      // [B, T, H, P]  float, written (required iff fwd.z is present)
+  TensorView d_dt_bias;  // [H]         f32, ACCUMULATED (optional)
+  TensorView d_A;      // [H]           f32, ACCUMULATED (optional)
+  TensorView d_D;      // [H]           f32, ACCUMULATED (optional)
+  TensorView d_state;  // [B, H, P, N]  f32, written (optional): gradient of the initial state
+};
+
+Status validate(const Mamba2SsdBackwardArgs& a);
+Cost cost(const Mamba2SsdBackwardArgs& a);  // twice the forward's traffic and FLOPs plus the gradients
 
 }  // namespace braid

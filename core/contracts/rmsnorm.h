@@ -7,7 +7,6 @@
 // where the mean runs over groups of `group_size` channels. group_size == D (the default, 0)
 // is HF transformers: one mean over all Di channels even when n_groups > 1. group_size == Di/G
 // is mamba_ssm's per-group norm (RMSNormGated with group_size = Di / ngroups).
-// Backward (training issue): d_x, d_z, d_w from d_out and the saved rsqrt.
 #pragma once
 
 #include "core/cost.h"
@@ -26,5 +25,21 @@ struct RmsNormArgs {
 
 Status validate(const RmsNormArgs& a);
 Cost cost(const RmsNormArgs& a);  // x (and z) read, out written; ≈4 FLOPs per element
+
+// Backward of both forms, recomputing the per-group rsqrt r from x (and z):
+//   plain:  d_x = r·(w⊙g) − x·r³·mean(x ⊙ w⊙g)          g = d_out, means per group
+//   gated:  the same with v = x⊙silu(z) in place of x, then d_x = d_v⊙silu(z),
+//           d_z = d_v⊙x⊙silu'(z), silu'(z) = σ(z)·(1 + z·(1 − σ(z)))
+//   d_w += Σ_m g ⊙ v·r
+struct RmsNormBackwardArgs {
+  RmsNormArgs fwd;     // the forward call (fwd.out may be undefined; it is not read)
+  TensorView d_out;    // [M..., D]  float
+  TensorView d_x;      // [M..., D]  float, written (optional); must not alias fwd.x
+  TensorView d_z;      // [M..., D]  float, written (optional; only for the gated form)
+  TensorView d_w;      // [D]        f32, ACCUMULATED (optional)
+};
+
+Status validate(const RmsNormBackwardArgs& a);
+Cost cost(const RmsNormBackwardArgs& a);  // x, z, d_out read, d_x, d_z written; ≈10 FLOPs per element
 
 }  // namespace braid

@@ -4,7 +4,7 @@
 //   x'[j]       = x[j]·cos(ang) − x[j + r/2]·sin(ang)
 //   x'[j + r/2] = x[j + r/2]·cos(ang) + x[j]·sin(ang)
 //   x'[r..P)    = x[r..P)
-// Applied in place. Backward (training issue): rotation by −ang.
+// Applied in place.
 #pragma once
 
 #include "core/cost.h"
@@ -21,5 +21,8 @@ struct RotaryArgs {
 
 Status validate(const RotaryArgs& a);
 Cost cost(const RotaryArgs& a);  // x read and written in place; 3 FLOPs per rotated element
+
+// Backward uses the same Args: `rotary_backward` rotates the gradient held in x by −ang in
+// place (the rotation is orthogonal, so its transpose is the inverse rotation).
 
 }  // namespace braid
