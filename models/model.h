@@ -22,6 +22,31 @@ enum class LogitsAt {
   last,  // [B, 1, V]: each row's last valid position (lengths[b] − 1)
 };
 
+// The training objective of one batch (models/model_grad.cpp):
+//   J = ce_weight · Σ_counted CE(logits[b,t], targets[b,t])
+//     + aux_weight · aux        (HF's MoE load-balancing loss over every MoE layer, RouterTrace)
+//     + activation_weight · Σ_sublayers mean(out²)   (Jamba-1.5's activation loss on the output of
+//                                                   every mixer and FFN, ablations.md A7)
+// For HF's loss (mean CE plus router_aux_loss_coef · aux) pass ce_weight = 1/count and
+// aux_weight = router_aux_loss_coef.
+struct LossOptions {
+  double ce_weight = 1.0;
+  double aux_weight = 0.0;
+  double activation_weight = 0.0;
+  bool activation_stats = false;  // fill LossResult::max_abs
+};
+
+struct LossResult {
+  double ce_sum = 0;           // Σ CE over counted positions (nats)
+  int64_t count = 0;           // counted positions (targets ≥ 0)
+  int64_t correct = 0;         // counted positions whose argmax is the target
+  double aux = 0;              // the load-balancing loss (0 without MoE layers)
+  double activation = 0;       // Σ_sublayers mean(out²) (computed only with activation_weight > 0 or stats)
+  double objective = 0;        // J
+  std::vector<float> max_abs;  // per sublayer (mixer, then FFN, layer by layer): max |out|
+  std::vector<std::string> sublayers;  // "3.mixer", "3.ffn", matching max_abs
+};
+
 class HybridModel {
  public:
   // Allocates the parameters of `cfg` on `be` (values undefined until loaded or initialised).
@@ -39,6 +64,8 @@ class HybridModel {
 
   const ModelConfig& config() const { return cfg_; }
   const ParamStore& params() const { return params_; }
+  // Writable parameters (the optimizer's publish); call refresh_derived() after writing.
+  ParamStore& mutable_params() { return params_; }
   Backend& backend() const { return *be_; }
   DType dtype() const { return dtype_; }
 
@@ -54,6 +81,15 @@ class HybridModel {
   Tensor forward(const std::vector<int32_t>& ids, int64_t B, int64_t T, const std::vector<int32_t>& lengths,
                  HybridCache* cache, LogitsAt at = LogitsAt::all);
 
+  // One training forward over full rows (no padding, no cache): ids and targets are host
+  // int32 [B, T]; a negative target is ignored. With `grads` (an f32 ParamStore of this
+  // model's param_table, see new_grads) the gradients of J accumulate into it (the tied
+  // embedding receives both of its uses); without, only the losses are computed.
+  LossResult loss_and_grad(const std::vector<int32_t>& ids, const std::vector<int32_t>& targets, int64_t B, int64_t T,
+                           ParamStore* grads, const LossOptions& opt = {});
+  // A zeroed f32 gradient store with the layout of the parameters.
+  ParamStore new_grads() const;
+
  private:
   Backend* be_;
   DType dtype_;
@@ -61,6 +97,9 @@ class HybridModel {
   ParamStore params_;
   std::vector<Tensor> derived_;  // per layer, from MixerEntry::derive (may be undefined)
 };
+
+// HF's causal-LM shift: targets[b, t] = ids[b, t+1], and −1 (ignored) at t = T−1.
+std::vector<int32_t> next_token_targets(const std::vector<int32_t>& ids, int64_t B, int64_t T);
 
 // A contiguous float tensor copied to the host as f32 (converting from bf16 / f16).
 std::vector<float> to_host_f32(Backend& be, const TensorView& t);

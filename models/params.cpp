@@ -152,6 +152,12 @@ ParamStore::ParamStore(Backend& be, const std::vector<ParamDecl>& table, DType d
   for (const auto& [key, shape] : shapes) storage_.emplace(key, Tensor(be, shape, dtype_));
 }
 
+std::vector<std::string> ParamStore::storage_keys() const {
+  std::vector<std::string> keys;
+  for (const auto& [key, t] : storage_) keys.push_back(key);
+  return keys;
+}
+
 TensorView ParamStore::storage(const std::string& key) const {
   auto it = storage_.find(key);
   BRAID_CHECK(it != storage_.end(), "no parameter storage '", key, "'");
@@ -173,6 +179,17 @@ std::vector<float> ParamStore::read_f32(const std::string& name) const {
   std::vector<float> out(static_cast<size_t>(v.numel()));
   convert_floats(raw.data(), dtype_, out.data(), DType::f32, out.size());
   return out;
+}
+
+void ParamStore::zero() {
+  for (auto& [key, t] : storage_) be_->fill_zero(t);
+}
+
+void ParamStore::add_f32(const std::string& name, const std::vector<float>& values) {
+  std::vector<float> sum = read_f32(name);
+  BRAID_CHECK(sum.size() == values.size(), "add_f32 ", name, ": ", values.size(), " values");
+  for (size_t i = 0; i < sum.size(); ++i) sum[i] += values[i];
+  write_f32(name, sum);
 }
 
 void ParamStore::write_f32(const std::string& name, const std::vector<float>& values) {

@@ -74,8 +74,15 @@ class ParamStore {
   // Fills every parameter with its InitKind draw.
   void init_random(Rng& rng, float initializer_range);
 
+  // Sets every backing tensor to zero.
+  void zero();
+  // Adds host f32 values into one parameter (used for gradients computed on the host).
+  void add_f32(const std::string& name, const std::vector<float>& values);
+
   // The view of one parameter (a slot of a stacked tensor for experts), checkpoint shape.
   TensorView view(const std::string& name) const;
+  // Every storage key, sorted (the unit the optimizer updates).
+  std::vector<std::string> storage_keys() const;
   // The backing tensor by storage key (e.g. stacked experts [X, F, D]).
   TensorView storage(const std::string& key) const;
   bool has(const std::string& name) const { return decls_.count(name) != 0; }

@@ -45,7 +45,7 @@ void CpuBackend::fill_zero(const TensorView& t) {
   if (t.defined() && t.nbytes()) std::memset(t.data, 0, t.nbytes());  // 0x00… is +0.0 and integer 0
 }
 
-// out = a + b over rows of D (validate(): same shape, rows mergeable). out may alias a or b:
+// out = a + alpha·b over rows of D (validate(): same shape, rows mergeable). out may alias a or b:
 // each element is read before it is written.
 Status CpuBackend::add(const AddArgs& args) {
   BRAID_RETURN_IF_ERROR(cpu::require_f32("add", {{&args.a, "a"}, {&args.b, "b"}, {&args.out, "out"}}));
@@ -56,7 +56,7 @@ Status CpuBackend::add(const AddArgs& args) {
     const float* ar = a.ptr<float>() + m * a.stride[0];
     const float* br = b.ptr<float>() + m * b.stride[0];
     float* orow = out.ptr<float>() + m * out.stride[0];
-    for (int64_t d = 0; d < D; ++d) orow[d] = ar[d] + br[d];
+    for (int64_t d = 0; d < D; ++d) orow[d] = ar[d] + args.alpha * br[d];
   }
   return Status::ok();
 }

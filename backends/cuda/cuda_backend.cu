@@ -253,18 +253,19 @@ Status read_lengths(CudaContext& ctx, const TensorView& lengths, int64_t B, int6
 }
 
 // ---------------------------------------------------------------------------------------
-// add: out = a + b over [M, D] row views (each with its own row stride). out may alias a or
+// add: out = a + alpha·b over [M, D] row views (each with its own row stride). out may alias a or
 // b: every element is read before it is written, by the same thread.
 // ---------------------------------------------------------------------------------------
 namespace {
 
 template <class T>
-__global__ void add_kernel(const T* a, int64_t lda, const T* b, int64_t ldb, T* out, int64_t ldo, int64_t M, int64_t D) {
+__global__ void add_kernel(const T* a, int64_t lda, const T* b, int64_t ldb, float alpha, T* out, int64_t ldo, int64_t M,
+                           int64_t D) {
   const int64_t n = M * D;
   for (int64_t q = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; q < n;
        q += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t m = q / D, d = q - m * D;
-    out[m * ldo + d] = from_f32<T>(to_f32(a[m * lda + d]) + to_f32(b[m * ldb + d]));
+    out[m * ldo + d] = from_f32<T>(to_f32(a[m * lda + d]) + alpha * to_f32(b[m * ldb + d]));
   }
 }
 
@@ -315,7 +316,7 @@ Status CudaBackend::add(const AddArgs& args) {
   return dispatch_storage(st, "add", [&](auto tag) {
     using T = decltype(tag);
     add_kernel<T><<<grid_for(*ctx_, M * D, 256), 256, 0, ctx_->stream>>>(
-        a.ptr<const T>(), a.stride[0], b.ptr<const T>(), b.stride[0], out.ptr<T>(), out.stride[0], M, D);
+        a.ptr<const T>(), a.stride[0], b.ptr<const T>(), b.stride[0], args.alpha, out.ptr<T>(), out.stride[0], M, D);
     CUDA_CHECK_LAUNCH();
     return Status::ok();
   });

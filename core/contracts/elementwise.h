@@ -1,5 +1,5 @@
 // Elementwise primitives the model composes layers with.
-//   add:  out = a + b       (residual connections; out may alias a or b)
+//   add:  out = a + alpha·b (residual connections, gradient sums; out may alias a or b)
 //   copy: dst = src         (any float dtypes, any strides; converts dtype)
 #pragma once
 
@@ -12,6 +12,7 @@ struct AddArgs {
   TensorView a;    // [M..., D]  float
   TensorView b;    // [M..., D]  float, same shape
   TensorView out;  // [M..., D]  float, same shape
+  float alpha = 1.0f;
 };
 
 struct CopyArgs {

@@ -11,6 +11,7 @@ void add_bench(CLI::App& app);
 void add_describe(CLI::App& app);
 void add_forward(CLI::App& app);
 void add_generate(CLI::App& app);
+void add_grad(CLI::App& app);
 void add_init(CLI::App& app);
 void add_parity(CLI::App& app);
 

@@ -23,6 +23,26 @@ void project(const LayerCall& c, const std::string& name, const TensorView& x, c
   run(run_linear(c.be, LinearArgs{x, param(c, name + ".weight"), optional_param(c, name + ".bias"), y}), c.prefix + name);
 }
 
+TensorView grad(const LayerCall& c, const LayerGrad& g, const std::string& name) {
+  return g.grads->view(c.prefix + name);
+}
+
+TensorView optional_grad(const LayerCall& c, const LayerGrad& g, const std::string& name) {
+  return g.grads->has(c.prefix + name) ? g.grads->view(c.prefix + name) : TensorView();
+}
+
+void project_backward(const LayerCall& c, const LayerGrad& g, const std::string& name, const TensorView& x,
+                      const TensorView& d_y, const TensorView& d_x, bool accumulate_dx) {
+  LinearBackwardArgs a;
+  a.fwd = LinearArgs{x, param(c, name + ".weight"), optional_param(c, name + ".bias"), {}};
+  a.d_y = d_y;
+  a.d_x = d_x;
+  a.d_w = grad(c, g, name + ".weight");
+  a.d_bias = optional_grad(c, g, name + ".bias");
+  a.accumulate_dx = accumulate_dx;
+  run(run_linear_backward(c.be, a), c.prefix + name + " (backward)");
+}
+
 void derive_decay_rates(Backend& be, const LayerSpec&, const ParamStore& params, const std::string& prefix,
                         Tensor& out) {
   std::vector<float> host = params.read_f32(prefix + "A_log");

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/backend.h"
 #include "models/cache.h"
@@ -11,6 +12,18 @@
 #include "models/params.h"
 
 namespace braid {
+
+// What the MoE layers of one training forward route, for HF's load-balancing loss
+// (hf-models-spec §2.7; transformers' load_balancing_loss_func over all layers' logits):
+//   aux = X · Σ_x (count[x] / M_all) · (prob_sum[x] / M_all)
+// where count[x] = rows that chose x among their top-k, prob_sum[x] = Σ_rows softmax(logits)[x],
+// and M_all sums the rows of every MoE layer.
+struct RouterTrace {
+  int64_t n_experts = 0;
+  int64_t rows = 0;               // M_all
+  std::vector<double> count;      // [X]
+  std::vector<double> prob_sum;   // [X]
+};
 
 // One call of one layer's mixer or FFN.
 struct LayerCall {
@@ -30,7 +43,30 @@ struct LayerCall {
   // True for a decode step: T == 1, every row active, a cache present. Mixers then use the
   // `_step` contracts.
   bool step() const { return cache && x.dim(1) == 1 && !lengths.defined(); }
+  // Training forward only: where MoE layers report their routing for the load-balancing loss.
+  RouterTrace* router_trace = nullptr;
 };
+
+
+// The backward of one mixer or FFN call. The forward is recomputed from call.x (activation
+// checkpointing per sublayer: the model keeps only the residual stream between sublayers),
+// then every contract's backward runs in reverse order.
+struct LayerGrad {
+  TensorView d_out;           // [B, T, D] gradient of call.out
+  TensorView d_x;             // [B, T, D] written: gradient of call.x
+  ParamStore* grads;          // f32, the model's parameter table: ACCUMULATED
+  TensorView d_derived;       // f32, shape of *call.derived: gradient of the derived tensor (Mamba A),
+                              // ACCUMULATED; the model carries it back to the parameter (A_log)
+  TensorView router_d_probs;  // [X] f32: load-balancing gradient on every row's router probabilities
+                              // (MoE only; undefined = none)
+};
+
+// The gradient view of parameter `call.prefix + name`.
+TensorView grad(const LayerCall& call, const LayerGrad& g, const std::string& name);
+TensorView optional_grad(const LayerCall& call, const LayerGrad& g, const std::string& name);
+// Backward of project(): d_x written (or accumulated), weight and bias gradients accumulated.
+void project_backward(const LayerCall& call, const LayerGrad& g, const std::string& name, const TensorView& x,
+                      const TensorView& d_y, const TensorView& d_x, bool accumulate_dx = false);
 
 struct MixerEntry {
   MixerKind kind;
@@ -47,12 +83,15 @@ struct MixerEntry {
   // Computes the per-layer derived tensor from the parameters (null when there is none).
   void (*derive)(Backend& be, const LayerSpec& spec, const ParamStore& params, const std::string& prefix,
                  Tensor& out);
+  // Gradients of a cache-free forward (training): see LayerGrad.
+  void (*backward)(const LayerCall& call, const LayerGrad& g);
 };
 
 struct FfnEntry {
   FfnKind kind;
   const char* name;
   void (*forward)(const LayerCall& call);
+  void (*backward)(const LayerCall& call, const LayerGrad& g);
 };
 
 const MixerEntry& mixer_entry(MixerKind kind);

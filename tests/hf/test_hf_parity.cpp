@@ -2,6 +2,8 @@
 // transformers) must give fp32 logits within rel L2 1e-4 of transformers' fp64 logits, and
 // greedy tokens identical to transformers' fp64 greedy generation.
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +17,7 @@
 #endif
 #include "models/generate.h"
 #include "models/io/npy.h"
+#include "models/io/safetensors.h"
 #include "models/model.h"
 #include "tests/tolerance.h"
 
@@ -22,6 +25,9 @@ namespace fs = std::filesystem;
 using namespace braid;
 
 namespace {
+
+// The gradient bar: fp32 gradients against transformers' fp64 backward.
+constexpr double kRelL2Grad = 1e-3;
 
 std::vector<fs::path> fixture_cases() {
   const char* root = std::getenv("BRAID_FIXTURES");
@@ -72,7 +78,60 @@ void check_greedy_on(Backend& be, DType dtype, const fs::path& dir) {
   CHECK(res.tokens[0] == want);
 }
 
+// Gradients of the mean next-token loss on `be` against transformers' fp64 loss.backward()
+// (tests/hf/make_grad_fixtures.py): the loss within 1e-5 relative, every parameter's gradient
+// within rel L2 1e-3, and no parameter missing on either side.
+void check_grads_on(Backend& be, const fs::path& dir) {
+  HybridModel model = HybridModel::load(be, dir.string(), DType::f32);
+  const NpyArray ids_npy = read_npy((dir / "input_ids.npy").string());
+  const int64_t B = ids_npy.shape[0], T = ids_npy.shape[1];
+  std::vector<int32_t> ids;
+  for (int64_t id : ids_npy.to_i64()) ids.push_back(static_cast<int32_t>(id));
+  LossOptions opt;
+  opt.ce_weight = 1.0 / static_cast<double>(B * (T - 1));
+  ParamStore grads = model.new_grads();
+  const LossResult r = model.loss_and_grad(ids, next_token_targets(ids, B, T), B, T, &grads, opt);
+  const double loss = r.ce_sum / static_cast<double>(r.count);
+  const double ref_loss = read_json(dir / "grad.json").at("loss").get<double>();
+  const std::string name = dir.filename().string();
+  MESSAGE(name << ": loss " << loss << " vs " << ref_loss);
+  CHECK(std::fabs(loss - ref_loss) <= 1e-5 * std::fabs(ref_loss));
+
+  const SafetensorsFile ref((dir / "grads.safetensors").string());
+  CHECK(ref.tensors().size() == grads.table().size());
+  double worst = 0;
+  std::string worst_name;
+  for (const ParamDecl& d : grads.table()) {
+    const SafetensorsTensor* t = ref.find(d.name);
+    REQUIRE_MESSAGE(t, name << ": " << d.name << " is missing from grads.safetensors");
+    REQUIRE(t->shape == d.shape);
+    REQUIRE(t->dtype == DType::f32);
+    std::vector<float> want(static_cast<size_t>(d.numel()));
+    std::memcpy(want.data(), t->data, want.size() * sizeof(float));
+    const std::vector<float> got = grads.read_f32(d.name);
+    const test::Comparison c = test::compare(got.data(), want.data(), static_cast<int64_t>(got.size()));
+    if (c.rel_l2 > worst) worst = c.rel_l2, worst_name = d.name;
+    INFO(name << " " << d.name << ": rel L2 " << c.rel_l2);
+    CHECK(c.finite);
+    CHECK(c.rel_l2 <= kRelL2Grad);
+  }
+  MESSAGE(name << ": worst gradient rel L2 " << worst << " (" << worst_name << ")");
+}
+
 }  // namespace
+
+TEST_CASE("HF parity: gradients of the next-token loss match transformers' fp64 backward") {
+  int with_grads = 0;
+  for (const fs::path& dir : fixture_cases()) {
+    if (!fs::exists(dir / "grads.safetensors")) continue;
+    ++with_grads;
+    SUBCASE(dir.filename().string().c_str()) {
+      CpuBackend be;
+      check_grads_on(be, dir);
+    }
+  }
+  CHECK(with_grads == static_cast<int>(fixture_cases().size()));  // every committed case has gradients
+}
 
 TEST_CASE("HF fixtures exist") { CHECK(fixture_cases().size() >= 8); }
 
