@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/io/npy.h"
+#include "models/io/safetensors.h"
 #include "tests/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -333,4 +334,39 @@ TEST_CASE("bad input: bench arguments") {
   // A batch whose cache cannot be allocated: a clear error naming the test and the prediction.
   check_clean_error(run_braid("bench --model " + kTinyConfig.string() + " -p 0 -n 1 -b 100000000000"),
                     {"tg1", "batch 100000000000", "predicted peak"});
+}
+
+TEST_CASE("grad: float32 gradients under every checkpoint name, last stdout line {\"loss\": x}") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "tiny");
+  write_ids(tmp.path / "ids.npy", {1, 2, 3, 4, 5, 6, 7, 8}, {2, 4});
+  const fs::path grads = tmp.path / "grads.safetensors";
+  const Result r = run_braid("grad --model " + ckpt.string() + " --input " + (tmp.path / "ids.npy").string() +
+                             " --output " + grads.string() + " --backend cpu");
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  const std::string last = r.out.substr(r.out.find_last_of('\n', r.out.size() - 2) + 1);
+  const json j = json::parse(last);
+  REQUIRE(j.contains("loss"));
+  CHECK(j["loss"].get<double>() > 0);
+  CHECK(std::fabs(j["loss"].get<double>() - std::log(512.0)) < 0.5);  // near ln V at initialisation
+  // Same names and shapes as the checkpoint itself, all F32.
+  const braid::SafetensorsFile g(grads.string()), w((ckpt / "model.safetensors").string());
+  REQUIRE(g.tensors().size() == w.tensors().size());
+  for (const braid::SafetensorsTensor& t : w.tensors()) {
+    const braid::SafetensorsTensor* gt = g.find(t.name);
+    REQUIRE_MESSAGE(gt, t.name);
+    CHECK(gt->shape == t.shape);
+    CHECK(gt->dtype == braid::DType::f32);
+  }
+}
+
+TEST_CASE("bad input: grad needs two tokens per row and leaves no output behind") {
+  TempDir tmp;
+  const fs::path ckpt = make_checkpoint(tmp.path / "tiny");
+  write_ids(tmp.path / "one.npy", {1, 2}, {2, 1});
+  const fs::path grads = tmp.path / "grads.safetensors";
+  const Result r = run_braid("grad --model " + ckpt.string() + " --input " + (tmp.path / "one.npy").string() +
+                             " --output " + grads.string());
+  check_clean_error(r, {"one.npy", "T ≥ 2"});
+  CHECK(!fs::exists(grads));
 }
