@@ -101,3 +101,33 @@ TEST_CASE("a backend forced onto the naive GEMM computes the same linear layer")
   require_ok(run_linear(best, {f32_view(x, {M, K}), f32_view(w, {N, K}), f32_view(bias, {N}), f32_view(y_best, {M, N})}));
   check_close(y_best, y_naive, kRelL2F32, "linear best vs naive");
 }
+
+TEST_CASE("gemm: the transposed forms match the double reference in every implementation") {
+  Rng rng = seeded(103);
+  const GemmImpl impls[] = {GemmImpl::naive, GemmImpl::eigen, GemmImpl::onednn, GemmImpl::best};
+  const int64_t M = 7, N = 11, K = 5;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      // Stored shapes: A [M, K] or [K, M]; B [K, N] or [N, K]; rows padded by 2.
+      const int64_t lda = (ta ? M : K) + 2, ldb = (tb ? K : N) + 2, ldc = N + 1;
+      const std::vector<float> A = randn(rng, (ta ? K : M) * lda), B = randn(rng, (tb ? N : K) * ldb);
+      const std::vector<float> C0 = randn(rng, M * ldc);
+      std::vector<double> want(static_cast<size_t>(M * N));
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double acc = 0;
+          for (int64_t k = 0; k < K; ++k)
+            acc += double(ta ? A[k * lda + m] : A[m * lda + k]) * (tb ? B[n * ldb + k] : B[k * ldb + n]);
+          want[m * N + n] = 0.5 * acc - 0.25 * C0[m * ldc + n];
+        }
+      for (GemmImpl impl : impls) {
+        std::vector<float> C = C0;
+        gemm(impl, ta, tb, M, N, K, 0.5f, A.data(), lda, B.data(), ldb, -0.25f, C.data(), ldc);
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t n = 0; n < N; ++n) {
+            INFO(gemm_impl_name(impl) << " ta=" << ta << " tb=" << tb << " at " << m << "," << n);
+            REQUIRE(C[m * ldc + n] == doctest::Approx(want[m * N + n]).epsilon(1e-5));
+          }
+      }
+    }
+}
