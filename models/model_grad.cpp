@@ -193,7 +193,11 @@ LossResult HybridModel::loss_and_grad(const std::vector<int32_t>& ids, const std
     norm_backward(s.norm, s.h_in, d_xn, d_sub);
     run(run_add(*be_, AddArgs{d_h, d_sub, d_h}), s.name + " residual (backward)");
   }
-  run(run_embedding_backward(*be_, EmbeddingBackwardArgs{ids_t, d_h, grads->view(names.embed)}),
+  // HF's Jamba and Bamba (and braid's Jamba-named layouts) build nn.Embedding with
+  // padding_idx = pad_token_id, whose row then gets no gradient; Mamba and Mamba2 do not.
+  const bool has_padding_idx = cfg_.family != Family::mamba && cfg_.family != Family::mamba2;
+  const int64_t padding_idx = has_padding_idx && cfg_.pad_token_id ? *cfg_.pad_token_id : -1;
+  run(run_embedding_backward(*be_, EmbeddingBackwardArgs{ids_t, d_h, grads->view(names.embed), padding_idx}),
       names.embed + " (backward)");
   return r;
 }

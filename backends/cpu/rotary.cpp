@@ -16,8 +16,11 @@
 
 namespace braid {
 
-Status CpuBackend::rotary(const RotaryArgs& a) {
-  BRAID_RETURN_IF_ERROR(cpu::require_f32("rotary", {{&a.x, "x"}}));
+namespace {
+
+// Rotates every head vector of a.x in place by sign · ang (sign −1: the inverse rotation,
+// which is the transpose, so rotary_backward is the same loop).
+void rotate(const RotaryArgs& a, float sign) {
   const TensorView& x = a.x;  // [B, T, Hx, P], inner-contiguous, outer dims may be strided
   const int64_t B = x.dim(0), T = x.dim(1), Hx = x.dim(2);
   const int64_t half = a.rot_dim / 2;  // r/2
@@ -34,13 +37,27 @@ Status CpuBackend::rotary(const RotaryArgs& a) {
         float* v = cpu::at(x, {b, t, h, 0});  // [P] one head vector
         for (int64_t j = 0; j < half; ++j) {
           const float ang = pos * inv_freq[j];
-          const float c = std::cos(ang), s = std::sin(ang);
+          const float c = std::cos(ang), s = sign * std::sin(ang);
           const float lo = v[j], hi = v[j + half];
           v[j] = lo * c - hi * s;
           v[j + half] = hi * c + lo * s;
         }
       }
     }
+}
+
+}  // namespace
+
+Status CpuBackend::rotary(const RotaryArgs& a) {
+  BRAID_RETURN_IF_ERROR(cpu::require_f32("rotary", {{&a.x, "x"}}));
+  rotate(a, 1.0f);
+  return Status::ok();
+}
+
+// d_x = Rᵀ(ang) · d_out = R(−ang) · d_out, in place.
+Status CpuBackend::rotary_backward(const RotaryArgs& a) {
+  BRAID_RETURN_IF_ERROR(cpu::require_f32("rotary_backward", {{&a.x, "x"}}));
+  rotate(a, -1.0f);
   return Status::ok();
 }
 

@@ -76,7 +76,10 @@ TEST_CASE("model gradients equal finite differences of the objective, parameter 
     gnorm = std::sqrt(gnorm);
     std::vector<double> rand_dir(g.size());
     double rnorm = 0;
-    for (double& x : rand_dir) rnorm += (x = rng.normal()) * x;
+    for (double& x : rand_dir) {
+      x = rng.normal();
+      rnorm += x * x;
+    }
     for (int dir = 0; dir < 2; ++dir) {
       if (dir == 0 && gnorm == 0) continue;
       std::vector<double> v(g.size());
@@ -93,7 +96,7 @@ TEST_CASE("model gradients equal finite differences of the objective, parameter 
       const double fd = (shifted(h) - shifted(-h)) / (2 * h);
       model.mutable_params().write_f32(d.name, theta);
       model.refresh_derived();
-      INFO(d.name << (dir == 0 ? " along g" : " along a random direction") << ": analytic " << analytic << ", fd " << fd);
+      INFO(d.name << std::string(dir == 0 ? " along g" : " along a random direction") << ": analytic " << analytic << ", fd " << fd);
       CHECK(std::fabs(fd - analytic) <= 2e-2 * std::fabs(analytic) + 1e-3);
       ++checked;
     }
