@@ -246,7 +246,7 @@ Problem attention_problem(Rng& rng, const AttentionDims& d) {
 
 // ---- Contract-specific builders -----------------------------------------------------------
 
-namespace {
+// ---- Builders shared with the backward cases (backward_cases.cpp) ---------------------------
 
 Problem embedding_problem(Rng& rng, int64_t B, int64_t T, int64_t V, int64_t D, Kind id_kind) {
   Problem p;
@@ -259,7 +259,7 @@ Problem embedding_problem(Rng& rng, int64_t B, int64_t T, int64_t V, int64_t D, 
 
 // RMSNorm over x [shape]; gated with z when `gated`; `in_place` writes into x.
 Problem rmsnorm_problem(Rng& rng, Shape shape, bool gated, int64_t group_size, float eps, bool in_place,
-                        int64_t z_pad_before = 0, int64_t z_pad_after = 0) {
+                        int64_t z_pad_before, int64_t z_pad_after) {
   const int64_t D = shape[shape.ndim() - 1], n = shape.numel();
   Problem p;
   if (in_place) p.add(inplace("x", shape, randn(rng, n)));
@@ -280,7 +280,7 @@ Problem rmsnorm_problem(Rng& rng, Shape shape, bool gated, int64_t group_size, f
   return p;
 }
 
-Problem linear_problem(Rng& rng, Shape xshape, int64_t N, bool bias, int64_t pad_before = 0, int64_t pad_after = 0) {
+Problem linear_problem(Rng& rng, Shape xshape, int64_t N, bool bias, int64_t pad_before, int64_t pad_after) {
   const int64_t K = xshape[xshape.ndim() - 1], M = xshape.numel() / K;
   std::vector<int64_t> ydims = xshape.dims;
   ydims.back() = N;
@@ -295,7 +295,7 @@ Problem linear_problem(Rng& rng, Shape xshape, int64_t N, bool bias, int64_t pad
 
 // Rotary on x [B, T, H, P] in place; positions = start[b] + t, or random in [0, max_pos).
 Problem rotary_problem(Rng& rng, int64_t B, int64_t T, int64_t H, int64_t P, int64_t r, float theta,
-                       std::vector<int64_t> start, int64_t max_pos, Kind pos_kind, int64_t pad_after = 0) {
+                       std::vector<int64_t> start, int64_t max_pos, Kind pos_kind, int64_t pad_after) {
   Problem p;
   p.add(sliced(inplace("x", {B, T, H, P}, randn(rng, B * T * H * P), Axis::token), 0, pad_after, 2));
   std::vector<int64_t> pos(static_cast<size_t>(B * T));
@@ -339,7 +339,7 @@ Problem router_problem(Rng& rng, int64_t M, int64_t X, int64_t k, bool renormali
   return p;
 }
 
-Problem experts_problem(Rng& rng, int64_t M, int64_t X, int64_t k, int64_t D, int64_t F, int64_t unused_expert = -1) {
+Problem experts_problem(Rng& rng, int64_t M, int64_t X, int64_t k, int64_t D, int64_t F, int64_t unused_expert) {
   std::vector<int64_t> ids;
   std::vector<float> w;
   random_routing(rng, M, X, k, ids, w, unused_expert);
@@ -392,6 +392,8 @@ Problem copy_problem(Rng& rng, Shape shape, Kind src_kind, Kind dst_kind, int64_
   p.run = [](Backend& be, const Bound& b) { return run_copy(be, {b["src"], b["dst"]}); };
   return p;
 }
+
+namespace {
 
 template <class Fn>
 CaseDef def(std::string contract, std::string slug, std::string label, bool large, Fn&& make) {
@@ -610,6 +612,7 @@ std::vector<CaseDef> contract_cases() {
                   [](Rng& r) { return copy_problem(r, {1, 64, 5376}, Kind::act, Kind::f32, 5120, 80, 1); }));
   c.push_back(def("copy", "odd_heads_slice", "copy act slice -> act B3 T7 H5 P9 [odd, 2-dim row slice]", small,
                   [](Rng& r) { return copy_problem(r, {3, 7, 5, 9}, Kind::act, Kind::act, 4, 13, 2); }));
+  for (CaseDef& d : backward_cases()) c.push_back(std::move(d));
   return c;
 }
 

@@ -231,4 +231,18 @@ struct AttentionDims {
 };
 Problem attention_problem(Rng& rng, const AttentionDims& d);
 
+// The other forward builders of cases.cpp, reused by the backward cases.
+Problem embedding_problem(Rng& rng, int64_t B, int64_t T, int64_t V, int64_t D, Kind id_kind);
+Problem rmsnorm_problem(Rng& rng, Shape shape, bool gated, int64_t group_size, float eps, bool in_place,
+                        int64_t z_pad_before = 0, int64_t z_pad_after = 0);
+Problem linear_problem(Rng& rng, Shape xshape, int64_t N, bool bias, int64_t pad_before = 0, int64_t pad_after = 0);
+Problem rotary_problem(Rng& rng, int64_t B, int64_t T, int64_t H, int64_t P, int64_t r, float theta,
+                       std::vector<int64_t> start, int64_t max_pos, Kind pos_kind, int64_t pad_after = 0);
+Problem router_problem(Rng& rng, int64_t M, int64_t X, int64_t k, bool renormalize, bool ties);
+Problem experts_problem(Rng& rng, int64_t M, int64_t X, int64_t k, int64_t D, int64_t F, int64_t unused_expert = -1);
+Problem swiglu_problem(Rng& rng, Shape xshape, int64_t F);
+
+// The backward contracts and training primitives (backward_cases.cpp), appended to contract_cases().
+std::vector<CaseDef> backward_cases();
+
 }  // namespace braid::parity

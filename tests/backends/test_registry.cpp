@@ -149,6 +149,127 @@ std::map<std::string_view, Runner> registry_cases() {
          std::vector<float> src = t.f(8), dst(8);
          return run_copy(be, {f32_view(src, {2, 4}), f32_view(dst, {2, 4})});
        }},
+      {"cross_entropy",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> logits = t.f(8), losses(2), d(8);
+         std::vector<int32_t> targets = {1, -1}, am(2);
+         return run_cross_entropy(be, {f32_view(logits, {2, 4}), i32_view(targets, {2}), f32_view(losses, {2}),
+                                       f32_view(d, {2, 4}), i32_view(am, {2}), 0.5f});
+       }},
+      {"adamw",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> p = t.f(4), g = t.f(4), m(4), v(4);
+         return run_adamw(be, {f32_view(p, {4}), f32_view(g, {4}), f32_view(m, {4}), f32_view(v, {4})});
+       }},
+      {"tensor_stats",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> x = t.f(6), out(2);
+         return run_tensor_stats(be, {f32_view(x, {2, 3}), f32_view(out, {2})});
+       }},
+      {"embedding_backward",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<int32_t> ids = {0, 3};
+         std::vector<float> d = t.f(8), table(20);
+         return run_embedding_backward(be, {i32_view(ids, {1, 2}), f32_view(d, {1, 2, 4}), f32_view(table, {5, 4})});
+       }},
+      {"rmsnorm_backward",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> x = t.f(8), w = t.f(4), d = t.f(8), dx(8), dw(4);
+         return run_rmsnorm_backward(be, {{f32_view(x, {2, 4}), f32_view(w, {4}), {}, {}}, f32_view(d, {2, 4}),
+                                          f32_view(dx, {2, 4}), {}, f32_view(dw, {4})});
+       }},
+      {"linear_backward",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> x = t.f(8), w = t.f(12), dy = t.f(6), dx(8), dw(12);
+         return run_linear_backward(be, {{f32_view(x, {2, 4}), f32_view(w, {3, 4}), {}, {}}, f32_view(dy, {2, 3}),
+                                         f32_view(dx, {2, 4}), f32_view(dw, {3, 4}), {}});
+       }},
+      {"rotary_backward",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> x = t.f(16);
+         std::vector<int32_t> pos = {0, 1};
+         return run_rotary_backward(be, {f32_view(x, {1, 2, 2, 4}), i32_view(pos, {1, 2}), 4, 10000.0f});
+       }},
+      {"attention_backward",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> q = t.f(16), k = t.f(8), v = t.f(8), o = t.f(16), d = t.f(16), dq(16), dk(8), dv(8);
+         AttentionArgs f;
+         f.q = f32_view(q, {1, 2, 2, 4});
+         f.k = f32_view(k, {1, 2, 1, 4});
+         f.v = f32_view(v, {1, 2, 1, 4});
+         f.o = f32_view(o, {1, 2, 2, 4});
+         return run_attention_backward(be, {f, f32_view(d, {1, 2, 2, 4}), f32_view(dq, {1, 2, 2, 4}),
+                                            f32_view(dk, {1, 2, 1, 4}), f32_view(dv, {1, 2, 1, 4})});
+       }},
+      {"conv1d_backward",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> x = t.f(6), w = t.f(12), d = t.f(6), dx(6), dw(12);
+         return run_conv1d_backward(be, {{f32_view(x, {1, 2, 3}), f32_view(w, {3, 4}), {}, {}, {}, {}, true},
+                                         f32_view(d, {1, 2, 3}), f32_view(dx, {1, 2, 3}), f32_view(dw, {3, 4})});
+       }},
+      {"mamba1_scan_backward",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> x = t.f(6), dt = t.f(6), A(6, -1.0f), Bm = t.f(4), Cm = t.f(4), d = t.f(6);
+         std::vector<float> dx(6), ddt(6), dB(4), dC(4), dA(6);
+         Mamba1ScanBackwardArgs a;
+         a.fwd.x = f32_view(x, {1, 2, 3});
+         a.fwd.dt = f32_view(dt, {1, 2, 3});
+         a.fwd.A = f32_view(A, {3, 2});
+         a.fwd.Bm = f32_view(Bm, {1, 2, 2});
+         a.fwd.Cm = f32_view(Cm, {1, 2, 2});
+         a.d_y = f32_view(d, {1, 2, 3});
+         a.d_x = f32_view(dx, {1, 2, 3});
+         a.d_dt = f32_view(ddt, {1, 2, 3});
+         a.d_Bm = f32_view(dB, {1, 2, 2});
+         a.d_Cm = f32_view(dC, {1, 2, 2});
+         a.d_A = f32_view(dA, {3, 2});
+         return run_mamba1_scan_backward(be, a);
+       }},
+      {"mamba2_ssd_backward",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> x = t.f(12), dt = t.f(4), A(2, -1.0f), Bm = t.f(6), Cm = t.f(6), d = t.f(12);
+         std::vector<float> dx(12), ddt(4), dB(6), dC(6), dA(2);
+         Mamba2SsdBackwardArgs a;
+         a.fwd.x = f32_view(x, {1, 2, 2, 3});
+         a.fwd.dt = f32_view(dt, {1, 2, 2});
+         a.fwd.A = f32_view(A, {2});
+         a.fwd.Bm = f32_view(Bm, {1, 2, 1, 3});
+         a.fwd.Cm = f32_view(Cm, {1, 2, 1, 3});
+         a.d_y = f32_view(d, {1, 2, 2, 3});
+         a.d_x = f32_view(dx, {1, 2, 2, 3});
+         a.d_dt = f32_view(ddt, {1, 2, 2});
+         a.d_Bm = f32_view(dB, {1, 2, 1, 3});
+         a.d_Cm = f32_view(dC, {1, 2, 1, 3});
+         a.d_A = f32_view(dA, {2});
+         return run_mamba2_ssd_backward(be, a);
+       }},
+      {"moe_router_backward",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> logits = t.f(8), w(4), dw = t.f(4), dl(8);
+         std::vector<int32_t> ids(4);
+         MoeRouterArgs f{f32_view(logits, {2, 4}), f32_view(w, {2, 2}), i32_view(ids, {2, 2})};
+         BRAID_RETURN_IF_ERROR(run_moe_router(be, f));
+         return run_moe_router_backward(be, {f, f32_view(dw, {2, 2}), {}, f32_view(dl, {2, 4})});
+       }},
+      {"moe_experts_backward",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> x = t.f(8), wg = t.f(60), wu = t.f(60), wd = t.f(60), w(4, 0.5f), d = t.f(8);
+         std::vector<float> dx(8), dg(60), du(60), dd(60), dw(4);
+         std::vector<int32_t> ids = {0, 2, 1, 0};
+         return run_moe_experts_backward(
+             be, {{f32_view(x, {2, 4}), f32_view(wg, {3, 5, 4}), f32_view(wu, {3, 5, 4}), f32_view(wd, {3, 4, 5}),
+                   i32_view(ids, {2, 2}), f32_view(w, {2, 2}), {}},
+                  f32_view(d, {2, 4}), f32_view(dx, {2, 4}), f32_view(dg, {3, 5, 4}), f32_view(du, {3, 5, 4}),
+                  f32_view(dd, {3, 4, 5}), f32_view(dw, {2, 2})});
+       }},
+      {"swiglu_mlp_backward",
+       [](CpuBackend& be, Tiny& t) {
+         std::vector<float> x = t.f(8), wg = t.f(20), wu = t.f(20), wd = t.f(20), d = t.f(8), dx(8), dg(20), du(20), dd(20);
+         return run_swiglu_mlp_backward(be, {{f32_view(x, {2, 4}), f32_view(wg, {5, 4}), f32_view(wu, {5, 4}),
+                                              f32_view(wd, {4, 5}), {}},
+                                             f32_view(d, {2, 4}), f32_view(dx, {2, 4}), f32_view(dg, {5, 4}),
+                                             f32_view(du, {5, 4}), f32_view(dd, {4, 5})});
+       }},
   };
 }
 
