@@ -10,6 +10,7 @@
 //     "not supported" (CUDA implements every contract in f32 and bf16; coverage may not
 //     shrink); otherwise the reason is printed and the case passes.
 // Failures print the case's row (seed and one-line repro included).
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -210,8 +211,18 @@ TEST_CASE("parity: cuda") {
   CHECK(s.failed == 0);
   // Coverage may not shrink (house style P3): the CUDA backend runs every case of the suite in
   // f32 and bf16 storage. A contract it does not implement yet is listed here by name.
-  for (const CaseResult& r : results)
-    if (r.outcome == Outcome::not_supported)
-      FAIL_CHECK("cuda dropped coverage: " << r.contract << "/" << r.slug << " " << dtype_name(r.dtype) << ": "
-                                           << r.message);
+  // Not implemented on CUDA yet: the backward contracts and training primitives (their CPU
+  // references exist; the CUDA kernels are the next step of the training work).
+  constexpr std::string_view kCudaPending[] = {
+      "cross_entropy",     "adamw",           "tensor_stats",         "embedding_backward",  "rmsnorm_backward",
+      "linear_backward",   "rotary_backward", "attention_backward",   "conv1d_backward",     "mamba1_scan_backward",
+      "mamba2_ssd_backward", "moe_router_backward", "moe_experts_backward", "swiglu_mlp_backward"};
+  for (const CaseResult& r : results) {
+    if (r.outcome != Outcome::not_supported) continue;
+    if (std::find(std::begin(kCudaPending), std::end(kCudaPending), r.contract) != std::end(kCudaPending)) {
+      MESSAGE("cuda does not implement " << r.contract << " yet");
+      continue;
+    }
+    FAIL_CHECK("cuda dropped coverage: " << r.contract << "/" << r.slug << " " << dtype_name(r.dtype) << ": " << r.message);
+  }
 }
