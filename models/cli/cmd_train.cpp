@@ -4,8 +4,9 @@
 //             [--clip C] [--aux-coef A] [--activation-loss A] [--eval-every N]
 //             [--eval-batches N] [--save-every N] [--resume]
 // Trains a model from a config (seeded HF initialisation) or continues from a checkpoint, on
-// the data named by SPEC (models/data/spec.h), writing train.jsonl, eval.jsonl and an HF-layout
-// checkpoint under --out (models/train/trainer.h). The last stdout line is a JSON summary.
+// the data named by SPEC (every form is listed in models/data/training_data.h), writing
+// train.jsonl, eval.jsonl and an HF-layout checkpoint under --out (models/train/trainer.h).
+// The last stdout line is a JSON summary.
 #include <unistd.h>
 
 #include <cstdio>
@@ -102,7 +103,11 @@ void add_train(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("train", "train a model on synthetic tasks or text (AdamW, warmup + cosine)");
   sub->add_option("--config", o->config, "config.json to initialise from (seeded)");
   sub->add_option("-m,--model", o->model, "checkpoint directory to continue from");
-  sub->add_option("--data", o->data, "data SPEC, e.g. mqar:vocab=256,seq=128,kv=8 | text:DIR | tokens:FILE.npy")->required();
+  sub->add_option("--data", o->data,
+                  "data SPEC (models/data/training_data.h): tokens:FILE.npy | text:FILE (bytes) | corpus:DIR "
+                  "(scripts/make_corpus.sh) | mqar[:vocab=V,num_kv_pairs=K,power_a=A,random_non_queries=0|1] | "
+                  "selective_copy[:vocab=V,num_tokens=M,noise=N,marker=R] | induction[:vocab=V,trigger=S]")
+      ->required();
   sub->add_option("--steps", o->steps, "optimizer steps in total")->required();
   sub->add_option("-o,--out", o->out, "output directory (logs and checkpoint)")->required();
   sub->add_option("--backend", o->backend, "cpu (with fast paths), cpu-ref, or cuda / cuda:N in a CUDA build");
@@ -112,7 +117,7 @@ void add_train(CLI::App& app) {
   sub->add_option("--min-lr", o->min_lr, "final learning rate of the cosine (default lr/10)");
   sub->add_option("--warmup", o->warmup, "linear warmup steps (default min(100, steps/10))");
   sub->add_option("--batch", o->batch, "rows per micro-batch (default 8)");
-  sub->add_option("--seq-len", o->seq_len, "tokens per row (default 256; synthetic tasks use their own length)");
+  sub->add_option("--seq-len", o->seq_len, "tokens per row (default 256; also the length of the synthetic tasks)");
   sub->add_option("--accum", o->accum, "micro-batches per optimizer step (default 1)");
   sub->add_option("--weight-decay", o->weight_decay, "AdamW weight decay on matrices (default 0.1)");
   sub->add_option("--clip", o->clip, "max global gradient norm, ≤ 0 disables (default 1.0)");

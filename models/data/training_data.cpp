@@ -4,6 +4,9 @@
 #include <memory>
 
 #include "core/rng.h"
+#include "models/data/spec.h"
+#include "models/data/synthetic.h"
+#include "models/data/text_data.h"
 #include "models/io/npy.h"
 
 namespace braid {
@@ -44,15 +47,7 @@ void cut(const std::vector<int32_t>& row, int64_t start, int64_t T, TrainBatch& 
   }
 }
 
-}  // namespace
-
-TrainingData open_training_data(const std::string& spec, const DataOptions& opt, int64_t vocab_size) {
-  const auto colon = spec.find(':');
-  const std::string kind = spec.substr(0, colon), arg = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  if (kind != "tokens" || arg.empty())
-    fail("--data ", spec, ": unknown data SPEC (expected tokens:FILE.npy)");
-  if (opt.batch < 1) fail("--batch must be ≥ 1, got ", opt.batch);
-  if (opt.seq_len < 1) fail("--seq-len must be ≥ 1, got ", opt.seq_len);
+TrainingData open_token_rows(const std::string& arg, const DataOptions& opt, int64_t vocab_size) {
   const std::shared_ptr<TokenRows> rows = read_rows(arg, vocab_size);
   const int64_t L = static_cast<int64_t>(rows->rows[0].size());
   const int64_t T = std::min(opt.seq_len, L - 1);
@@ -80,6 +75,31 @@ TrainingData open_training_data(const std::string& spec, const DataOptions& opt,
     d.eval_sets.push_back(std::move(heldout));
   }
   return d;
+}
+
+}  // namespace
+
+uint64_t batch_seed(uint64_t seed, uint64_t stream, int64_t step, int64_t micro) {
+  uint64_t h = Rng(seed).next_u64();
+  h = Rng(h ^ stream).next_u64();
+  h = Rng(h ^ static_cast<uint64_t>(step)).next_u64();
+  return Rng(h ^ static_cast<uint64_t>(micro)).next_u64();
+}
+
+TrainingData open_training_data(const std::string& spec_text, const DataOptions& opt, int64_t vocab_size) {
+  const DataSpec spec = parse_data_spec(spec_text);
+  const bool path_kind = spec.kind == "tokens" || spec.kind == "text" || spec.kind == "corpus";
+  if (!path_kind && !is_synthetic_kind(spec.kind))
+    fail("--data ", spec_text, ": unknown data kind \"", spec.kind,
+         "\" (expected tokens:FILE.npy, text:FILE, corpus:DIR, mqar[:...], selective_copy[:...] or induction[:...])");
+  if (path_kind && spec.arg.empty()) fail("--data ", spec_text, ": ", spec.kind, " needs a path, e.g. ", spec.kind, ":",
+                                          spec.kind == "tokens" ? "FILE.npy" : spec.kind == "text" ? "FILE" : "DIR");
+  if (opt.batch < 1) fail("--batch must be ≥ 1, got ", opt.batch);
+  if (opt.seq_len < 1) fail("--seq-len must be ≥ 1, got ", opt.seq_len);
+  if (spec.kind == "tokens") return open_token_rows(spec.arg, opt, vocab_size);
+  if (spec.kind == "text") return open_text_data(spec, opt, vocab_size);
+  if (spec.kind == "corpus") return open_corpus_data(spec, opt, vocab_size);
+  return open_synthetic_data(spec, opt, vocab_size);
 }
 
 }  // namespace braid
