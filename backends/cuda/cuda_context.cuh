@@ -148,6 +148,38 @@ class WorkspaceLayout {
 Status gemm_nt(CudaContext& ctx, DType ab, DType c, int64_t M, int64_t N, int64_t K, float alpha, const void* A,
                int64_t lda, const void* B, int64_t ldb, float beta, void* C, int64_t ldc);
 
+// The general form, row-major, as backends/cpu/gemm.h: C[M, N] = alpha · op(A)·op(B) + beta · C
+// with op(A) [M, K] stored as A [M, K] (row stride lda) or, with trans_a, as A [K, M]; op(B)
+// [K, N] stored as B [K, N] or, with trans_b, as B [N, K]. gemm_nt is (false, true). The
+// backward passes use the transposed forms (d_x = d_y · w, d_w += d_yᵀ · x). Defined in linear.cu.
+Status gemm(CudaContext& ctx, DType ab, DType c, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+            float alpha, const void* A, int64_t lda, const void* B, int64_t ldb, float beta, void* C, int64_t ldc);
+
+// `count` independent products of the general form, operand i at A[i], B[i], C[i] (device
+// arrays of device pointers, e.g. in the workspace). Every product has the same sizes and
+// strides; no two C[i] may overlap. Defined in linear.cu.
+Status gemm_batched(CudaContext& ctx, DType ab, DType c, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                    float alpha, const void* const* A, int64_t lda, const void* const* B, int64_t ldb, float beta,
+                    void* const* C, int64_t ldc, int64_t count);
+
+// dst[c] += Σ_{r<R} src[r·ld + c] for c < C, src of storage dtype `t` (f32 or bf16), dst f32.
+// Deterministic: fixed partial sums over row blocks, then a fixed-order sum of the partials
+// (no atomics), so parameter gradients do not change from run to run. Uses `scratch`, which
+// must hold column_sum_scratch_floats(R, C) floats. Defined in reduce.cu.
+void launch_column_sum(CudaContext& ctx, const void* src, DType t, int64_t R, int64_t C, int64_t ld, float* dst,
+                       float* scratch);
+int64_t column_sum_scratch_floats(int64_t R, int64_t C);
+
+// The first flat index m < n whose index value idx[m] (i32 or i64, contiguous) lies outside
+// [lo, hi), as a host pair (m, value); m = −1 when every value is inside. Blocking: one small
+// synchronous read (callers say why). It uses the first bytes of the workspace, so call it
+// before laying out a workspace of one's own. Defined in embedding.cu.
+struct BadIndex {
+  int64_t at = -1;
+  int64_t value = 0;
+};
+BadIndex find_bad_index(CudaContext& ctx, const void* idx, DType idx_dtype, int64_t n, int64_t lo, int64_t hi);
+
 // hidden[q] = silu(gate[q]) · up[q] for q < n, fp32 inputs, hidden in storage dtype `t`
 // (the SwiGLU middle; defined in swiglu_mlp.cu, used by the MoE experts too).
 void launch_silu_mul(CudaContext& ctx, const float* gate, const float* up, void* hidden, DType t, int64_t n);

@@ -22,13 +22,46 @@ namespace {
 
 constexpr unsigned long long kNoBadIndex = ~0ull;  // the flag's value when every id is valid
 
+// first_bad ← min(first_bad, the smallest m with ids[m] outside [lo, hi)).
 template <class Id>
-__global__ void embedding_check_kernel(const Id* ids, int64_t n, int64_t V, unsigned long long* first_bad) {
+__global__ void index_check_kernel(const Id* ids, int64_t n, int64_t lo, int64_t hi, unsigned long long* first_bad) {
   for (int64_t m = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; m < n;
        m += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t id = static_cast<int64_t>(ids[m]);
-    if (id < 0 || id >= V) atomicMin(first_bad, static_cast<unsigned long long>(m));
+    if (id < lo || id >= hi) atomicMin(first_bad, static_cast<unsigned long long>(m));
   }
+}
+
+void launch_index_check(CudaContext& ctx, const void* ids, DType dtype, int64_t n, int64_t lo, int64_t hi,
+                        unsigned long long* first_bad) {
+  CUDA_CHECK(cudaMemsetAsync(first_bad, 0xff, sizeof(unsigned long long), ctx.stream));  // = kNoBadIndex
+  if (dtype == DType::i64)
+    index_check_kernel<<<grid_for(ctx, n, 256), 256, 0, ctx.stream>>>(static_cast<const int64_t*>(ids), n, lo, hi,
+                                                                      first_bad);
+  else
+    index_check_kernel<<<grid_for(ctx, n, 256), 256, 0, ctx.stream>>>(static_cast<const int32_t*>(ids), n, lo, hi,
+                                                                      first_bad);
+  CUDA_CHECK_LAUNCH();
+}
+
+// The flag and, when it is set, the offending value (two tiny blocking reads).
+BadIndex read_bad_index(CudaContext& ctx, const unsigned long long* first_bad, const void* ids, DType dtype) {
+  unsigned long long bad = kNoBadIndex;
+  CUDA_CHECK(cudaMemcpyAsync(&bad, first_bad, sizeof bad, cudaMemcpyDeviceToHost, ctx.stream));
+  CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+  if (bad == kNoBadIndex) return {};
+  const int64_t m = static_cast<int64_t>(bad);
+  const size_t isz = dtype_size(dtype);
+  int64_t id = 0;
+  CUDA_CHECK(cudaMemcpyAsync(&id, static_cast<const char*>(ids) + m * static_cast<int64_t>(isz), isz,
+                             cudaMemcpyDeviceToHost, ctx.stream));
+  CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+  if (dtype == DType::i32) {
+    int32_t id32;
+    std::memcpy(&id32, &id, sizeof id32);  // little-endian: the i32 sits in the low bytes
+    id = id32;
+  }
+  return {m, id};
 }
 
 // dst row r = src row idx[r], moved in W-byte words (W = 16, 8, 4, 2 or 1, chosen on the
@@ -97,12 +130,7 @@ Status CudaBackend::embedding(const EmbeddingArgs& a) {
 
   // Stage 1: the bad-id flag lives in the workspace, reset to "none" on the stream.
   auto* first_bad = static_cast<unsigned long long*>(ctx.workspace_at_least(sizeof(unsigned long long)));
-  CUDA_CHECK(cudaMemsetAsync(first_bad, 0xff, sizeof(unsigned long long), ctx.stream));  // = kNoBadIndex
-  if (a.ids.dtype == DType::i64)
-    embedding_check_kernel<<<grid_for(ctx, n, 256), 256, 0, ctx.stream>>>(a.ids.ptr<const int64_t>(), n, V, first_bad);
-  else
-    embedding_check_kernel<<<grid_for(ctx, n, 256), 256, 0, ctx.stream>>>(a.ids.ptr<const int32_t>(), n, V, first_bad);
-  CUDA_CHECK_LAUNCH();
+  launch_index_check(ctx, a.ids.data, a.ids.dtype, n, 0, V, first_bad);
 
   // Stage 2: out row m = table row ids[m]  ([D] elements, rows contiguous), skipped on a bad id.
   const int64_t row_bytes = D * static_cast<int64_t>(dtype_size(st));
@@ -110,22 +138,17 @@ Status CudaBackend::embedding(const EmbeddingArgs& a) {
                      first_bad);
 
   // Stage 3: the synchronous read of the flag (see the file comment for why).
-  unsigned long long bad = kNoBadIndex;
-  CUDA_CHECK(cudaMemcpyAsync(&bad, first_bad, sizeof bad, cudaMemcpyDeviceToHost, ctx.stream));
-  CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
-  if (bad == kNoBadIndex) return Status::ok();
-  const int64_t m = static_cast<int64_t>(bad);
-  int64_t id = 0;
-  const size_t isz = dtype_size(a.ids.dtype);
-  CUDA_CHECK(cudaMemcpyAsync(&id, static_cast<const char*>(a.ids.data) + m * static_cast<int64_t>(isz), isz,
-                             cudaMemcpyDeviceToHost, ctx.stream));
-  CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
-  if (a.ids.dtype == DType::i32) {
-    int32_t id32;
-    std::memcpy(&id32, &id, sizeof id32);  // little-endian: the i32 sits in the low bytes
-    id = id32;
-  }
-  return invalid_argument("token id ", id, " at [", m / T, ", ", m % T, "] is outside the vocabulary [0, ", V, ")");
+  const BadIndex bad = read_bad_index(ctx, first_bad, a.ids.data, a.ids.dtype);
+  if (bad.at < 0) return Status::ok();
+  return invalid_argument("token id ", bad.value, " at [", bad.at / T, ", ", bad.at % T, "] is outside the vocabulary [0, ", V,
+                          ")");
+}
+
+BadIndex find_bad_index(CudaContext& ctx, const void* idx, DType idx_dtype, int64_t n, int64_t lo, int64_t hi) {
+  if (n == 0) return {};
+  auto* first_bad = static_cast<unsigned long long*>(ctx.workspace_at_least(sizeof(unsigned long long)));
+  launch_index_check(ctx, idx, idx_dtype, n, lo, hi, first_bad);
+  return read_bad_index(ctx, first_bad, idx, idx_dtype);
 }
 
 }  // namespace braid

@@ -27,7 +27,7 @@
 #include <climits>
 #include <vector>
 
-#include "backends/cuda/cuda_context.cuh"
+#include "backends/cuda/moe_routing.cuh"
 
 namespace braid {
 
@@ -163,7 +163,8 @@ __global__ void moe_route_kernel(const int32_t* ids, int64_t ids_s0, int64_t ids
   }
 }
 
-// out[m, d] = Σ_{i<k} weights[m, i] · ye[slot_of[m·k + i], d], i in increasing order.
+// out[m, d] = Σ_{i<k} weights[m, i] · ye[slot_of[m·k + i], d], i in increasing order (weight 1
+// when weights is null).
 template <class T>
 __global__ void moe_combine_kernel(const float* ye, const int32_t* slot_of, const float* weights, int64_t w_s0,
                                    int64_t w_s1, int k, int64_t D, T* out) {
@@ -171,12 +172,45 @@ __global__ void moe_combine_kernel(const float* ye, const int32_t* slot_of, cons
   for (int64_t d = threadIdx.x; d < D; d += blockDim.x) {
     float acc = 0.0f;
     for (int i = 0; i < k; ++i)
-      acc += weights[m * w_s0 + i * w_s1] * ye[static_cast<int64_t>(slot_of[m * k + i]) * D + d];
+      acc += (weights ? weights[m * w_s0 + i * w_s1] : 1.0f) * ye[static_cast<int64_t>(slot_of[m * k + i]) * D + d];
     out[m * D + d] = from_f32<T>(acc);
   }
 }
 
 }  // namespace
+
+Status route_to_experts(CudaContext& ctx, const TensorView& ids, int64_t X, const char* contract, int32_t* header,
+                        int32_t* slot_of, int32_t* row_of, std::vector<int32_t>& counts) {
+  const int64_t M = ids.dim(0), k = ids.dim(1);
+  if (M * k >= INT_MAX) return not_supported("cuda: ", contract, " with M·k = ", M * k, " pairs exceeds 32-bit slots");
+  const size_t smem = static_cast<size_t>(1 + kRouteWarps) * static_cast<size_t>(X) * sizeof(int32_t);
+  if (smem > 48 * 1024) return not_supported("cuda: ", contract, " with X = ", X, " experts (at most 1365)");
+  moe_route_kernel<<<1, kRouteThreads, smem, ctx.stream>>>(ids.ptr<const int32_t>(), ids.stride[0], ids.stride[1],
+                                                           static_cast<int>(M), static_cast<int>(k),
+                                                           static_cast<int>(X), header, slot_of, row_of);
+  CUDA_CHECK_LAUNCH();
+  std::vector<int32_t> hdr(static_cast<size_t>(2 + X));
+  CUDA_CHECK(cudaMemcpyAsync(hdr.data(), header, hdr.size() * sizeof(int32_t), cudaMemcpyDeviceToHost, ctx.stream));
+  CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+  if (hdr[0] != INT_MAX)
+    return invalid_argument(contract, ": expert id ", hdr[1], " at [", hdr[0] / k, ", ", hdr[0] % k,
+                            "] is outside [0, X = ", X, ")");
+  counts.assign(hdr.begin() + 2, hdr.end());
+  return Status::ok();
+}
+
+Status launch_combine_slots(CudaContext& ctx, const float* ye, const int32_t* slot_of, const float* weights,
+                            int64_t w_s0, int64_t w_s1, int64_t M, int64_t k, int64_t D, void* out, DType t) {
+  const int threads = D >= 256 ? 256 : static_cast<int>((D + 31) / 32 * 32);
+  return dispatch_storage(t, "moe combine", [&](auto tag) {
+    using T = decltype(tag);
+    moe_combine_kernel<T><<<static_cast<unsigned>(M), threads, 0, ctx.stream>>>(ye, slot_of, weights, w_s0, w_s1,
+                                                                                static_cast<int>(k), D,
+                                                                                static_cast<T*>(out));
+    CUDA_CHECK_LAUNCH();
+    return Status::ok();
+  });
+}
 
 Status CudaBackend::moe_router(const MoeRouterArgs& a) {
   DType st;
@@ -206,9 +240,6 @@ Status CudaBackend::moe_experts(const MoeExpertsArgs& a) {
   const int64_t X = a.w_gate.dim(0), F = a.w_gate.dim(1), k = a.ids.dim(1);
   const int64_t Mk = M * k;  // (token, slot) pairs
   if (M == 0 || D == 0) return Status::ok();
-  if (Mk >= INT_MAX) return not_supported("cuda: moe_experts with M·k = ", Mk, " pairs exceeds 32-bit slots");
-  const size_t route_smem = static_cast<size_t>(1 + kRouteWarps) * static_cast<size_t>(X) * sizeof(int32_t);
-  if (route_smem > 48 * 1024) return not_supported("cuda: moe_experts with X = ", X, " experts (at most 1365)");
   ctx_->activate();
   CudaContext& ctx = *ctx_;
   const size_t es = dtype_size(st);
@@ -234,20 +265,9 @@ Status CudaBackend::moe_experts(const MoeExpertsArgs& a) {
   float* up = L.at<float>(ws, off_up);
   float* ye = L.at<float>(ws, off_ye);
 
-  // Stage 1: route.
-  moe_route_kernel<<<1, kRouteThreads, route_smem, ctx.stream>>>(a.ids.ptr<const int32_t>(), a.ids.stride[0],
-                                                                 a.ids.stride[1], static_cast<int>(M),
-                                                                 static_cast<int>(k), static_cast<int>(X), header,
-                                                                 slot_of, row_of);
-  CUDA_CHECK_LAUNCH();
-
-  // Stage 2: the synchronous read of the counts (per-expert GEMM sizes) and the bad-id flag.
-  std::vector<int32_t> hdr(static_cast<size_t>(2 + X));
-  CUDA_CHECK(cudaMemcpyAsync(hdr.data(), header, hdr.size() * sizeof(int32_t), cudaMemcpyDeviceToHost, ctx.stream));
-  CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
-  if (hdr[0] != INT_MAX)
-    return invalid_argument("moe_experts: expert id ", hdr[1], " at [", hdr[0] / k, ", ", hdr[0] % k,
-                            "] is outside [0, X = ", X, ")");
+  // Stages 1 and 2: route, then the synchronous read of the per-expert counts.
+  std::vector<int32_t> counts;
+  BRAID_RETURN_IF_ERROR(route_to_experts(ctx, a.ids, X, "moe_experts", header, slot_of, row_of, counts));
 
   // Stage 3: xg[s] = x[row_of[s]]   [Mk, D], grouped by expert.
   launch_gather_rows(ctx, a.x.data, a.x.stride[0] * static_cast<int64_t>(es), xg, D * static_cast<int64_t>(es),
@@ -257,7 +277,7 @@ Status CudaBackend::moe_experts(const MoeExpertsArgs& a) {
   const int64_t FD = F * D;  // elements of one expert's weight matrix
   int64_t off = 0;
   for (int64_t e = 0; e < X; ++e) {
-    const int64_t Me = hdr[static_cast<size_t>(2 + e)];
+    const int64_t Me = counts[static_cast<size_t>(e)];
     if (Me > 0) {
       const char* xe = xg + off * D * static_cast<int64_t>(es);  // [Me, D]
       const char* wg = static_cast<const char*>(a.w_gate.data) + e * FD * static_cast<int64_t>(es);  // [F, D]
@@ -270,7 +290,7 @@ Status CudaBackend::moe_experts(const MoeExpertsArgs& a) {
   launch_silu_mul(ctx, gate, up, h, st, Mk * F);  // h = silu(gate) ⊙ up   [Mk, F]
   off = 0;
   for (int64_t e = 0; e < X; ++e) {
-    const int64_t Me = hdr[static_cast<size_t>(2 + e)];
+    const int64_t Me = counts[static_cast<size_t>(e)];
     if (Me > 0) {
       const char* wd = static_cast<const char*>(a.w_down.data) + e * FD * static_cast<int64_t>(es);  // [D, F]
       // ye = h · w_downᵀ   [Me, D] = [Me, F] · [D, F]ᵀ
@@ -281,15 +301,8 @@ Status CudaBackend::moe_experts(const MoeExpertsArgs& a) {
   }
 
   // Stage 5: weighted combine in fixed slot order.
-  const int threads = D >= 256 ? 256 : static_cast<int>((D + 31) / 32 * 32);
-  return dispatch_storage(st, "moe_experts", [&](auto tag) {
-    using T = decltype(tag);
-    moe_combine_kernel<T><<<static_cast<unsigned>(M), threads, 0, ctx.stream>>>(
-        ye, slot_of, a.weights.ptr<const float>(), a.weights.stride[0], a.weights.stride[1], static_cast<int>(k), D,
-        a.out.ptr<T>());
-    CUDA_CHECK_LAUNCH();
-    return Status::ok();
-  });
+  return launch_combine_slots(ctx, ye, slot_of, a.weights.ptr<const float>(), a.weights.stride[0], a.weights.stride[1],
+                              M, k, D, a.out.data, st);
 }
 
 }  // namespace braid
