@@ -176,4 +176,17 @@ TEST_CASE("HF parity on CUDA: f32 logits within 1e-4, bf16 within 5e-2, greedy t
     }
   }
 }
+
+TEST_CASE("HF parity on CUDA: f32 gradients of the next-token loss match transformers' fp64 backward") {
+  if (cuda_device_count() == 0) {
+    MESSAGE("skipped: " << cuda_unavailable_reason());
+    return;
+  }
+  for (const fs::path& dir : fixture_cases()) {
+    SUBCASE(dir.filename().string().c_str()) {
+      CudaBackend be;
+      check_grads_on(be, dir);
+    }
+  }
+}
 #endif
