@@ -8,7 +8,8 @@
 //  * bf16: 3e-2. Activations and the published weights are rounded to bf16 (2^−9 ≈ 2e-3
 //    relative each) while the f32 masters are the same math; errors of a few 2^−9 per
 //    sublayer across 3 layers and the head land near 1e-2.
-// Without a CUDA device the case prints the reason and passes.
+// Without a CUDA device only the CPU curve runs (it must fall by 20%); the case prints why the
+// CUDA runs are skipped.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -27,10 +28,11 @@ namespace {
 
 constexpr int64_t kSteps = 20;
 
-// Four fixed batches in turn: the loss falls far enough in 20 steps to tell curves apart.
+// Two fixed steps' batches in turn (2 micro-batches each): the loss falls far enough in 20
+// steps to tell curves apart (checked on the CPU curve, with or without a device).
 BatchFn cycling_batches() {
   const BatchFn pool = random_batches(31, 4, 48, /*same_every_step=*/false);
-  return [pool](int64_t step, int64_t micro) { return pool(step % 4, micro); };
+  return [pool](int64_t step, int64_t micro) { return pool(step % 2, micro); };
 }
 
 std::vector<double> train_losses(Backend& be, DType dtype, const std::string& out) {
@@ -45,16 +47,17 @@ std::vector<double> train_losses(Backend& be, DType dtype, const std::string& ou
 }  // namespace
 
 TEST_CASE("CPU and CUDA training runs agree on the first 20 losses") {
-  if (cuda_device_count() == 0) {
-    MESSAGE("no CUDA device, test skipped: " << cuda_unavailable_reason());
-    return;
-  }
   TempDir dir;
   CpuBackend cpu;
-  CudaBackend gpu;
   const std::vector<double> ref = train_losses(cpu, DType::f32, dir / "cpu");
   REQUIRE(ref.size() == kSteps);
   CHECK(ref.back() < 0.8 * ref.front());  // the curve moves, so agreement means something
+  MESSAGE("cpu: first loss " << ref.front() << ", last " << ref.back());
+  if (cuda_device_count() == 0) {
+    MESSAGE("no CUDA device, the CUDA runs are skipped: " << cuda_unavailable_reason());
+    return;
+  }
+  CudaBackend gpu;
   for (DType dtype : {DType::f32, DType::bf16}) {
     const double tol = dtype == DType::f32 ? 1e-3 : 3e-2;
     const std::vector<double> got = train_losses(gpu, dtype, dir / ("cuda-" + std::string(dtype_name(dtype))));
