@@ -9,7 +9,8 @@
 //            d_x = Δ·Σ_n λ·B + D·g;  d_B[t] += Δ·x·λ;  d_C[t] += g·h[t]
 //            d_Δ = Σ_n λ·(A·e·h[t−1] + B·x);  d_A += λ·Δ·e·h[t−1];  d_D += g·x;  λ ← e·λ
 //            d_dt = d_Δ·σ(v) (1 above 20 or without softplus; 0 where Δ's clamp is active)
-// One thread per (row b, channel c). Memory: the forward pass keeps h only every kChunk tokens
+// Generic kernel: one thread per (row b, channel c); Mamba1 with N ∈ {4, 8, 16, 32} takes the
+// fast kernel below (one thread per (b, c, n), states in registers). Memory of the generic one: the forward pass keeps h only every kChunk tokens
 // (checkpoints), and each chunk's states are recomputed into a per-thread scratch just before
 // its adjoint sweep: O(B·C·N·(T/kChunk + kChunk)) floats, never O(T·B·C·N). Scratch is laid
 // out lane-innermost so a warp's accesses coalesce.
@@ -190,6 +191,123 @@ __global__ void scan_backward_kernel(const ScanBack<T> p) {
   }
 }
 
+// Mamba1 with a small state (N ∈ {4, 8, 16, 32}): one thread per (row b, channel d, state n),
+// so a thread's state, adjoint and one chunk of recomputed states live in registers (no
+// scratch but the checkpoints, one float per thread every kFastChunk tokens). The N lanes of a
+// channel are adjacent in a warp: sums over n (d_x, d_Δ, ŷ) are xor-shuffles within the lane
+// group; d_B and d_C sum over channels by the remaining shuffle steps, then over the block's
+// warps through shared memory, as in the generic kernel. Same recurrence, same fixed orders.
+constexpr int kFastThreads = 256;
+constexpr int kFastChunk = 16;
+
+template <int kN>
+__device__ __forceinline__ float sum_over_states(float v) {
+#pragma unroll
+  for (int o = kN / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+template <class T, int kN>
+__global__ void __launch_bounds__(kFastThreads) mamba1_backward_fast_kernel(const ScanBack<T> p) {
+  constexpr int kCpb = kFastThreads / kN;  // channels per block
+  __shared__ float sB[kFastThreads / 32][kN], sC[kFastThreads / 32][kN];
+  const int64_t b = blockIdx.y, blk = blockIdx.x;
+  const int n = threadIdx.x % kN, warp = threadIdx.x >> 5, lane32 = threadIdx.x & 31;
+  const int64_t d_raw = blk * kCpb + threadIdx.x / kN;
+  const bool active = d_raw < p.H;
+  const int64_t d = active ? d_raw : p.H - 1;  // inactive lanes shadow a real channel, contribute 0
+  const int64_t lane = (b * p.blocks_per_row + blk) * kFastThreads + threadIdx.x;
+  const int64_t n_b = row_length(p, b);
+  const float bias = p.dt_bias ? to_f32(p.dt_bias[d * p.dtbs]) : 0.0f;
+  const float Dd = p.D ? to_f32(p.D[d * p.Ds]) : 0.0f;
+  const float An = p.A[d * p.Ash + n * p.Asn];
+  auto v_of = [&](int64_t t) { return to_f32(p.dt[b * p.dts0 + t * p.dts1 + d]) + bias; };
+  auto delta = [&](int64_t t) { return p.softplus ? softplus_f32(v_of(t)) : v_of(t); };
+  auto xval = [&](int64_t t) { return to_f32(p.x[b * p.xs0 + t * p.xs1 + d]); };
+  auto Bv = [&](int64_t t) { return to_f32(p.Bm[b * p.bs0 + t * p.bs1 + n]); };
+  auto Cv = [&](int64_t t) { return to_f32(p.Cm[b * p.cs0 + t * p.cs1 + n]); };
+
+  float h = p.state ? p.state[b * p.sts0 + d * p.stsh + n] : 0.0f;
+  const int64_t chunks = (n_b + kFastChunk - 1) / kFastChunk;
+  for (int64_t ci = 0; ci < chunks; ++ci) {
+    p.ckpt[ci * p.lanes + lane] = h;
+    for (int64_t t = ci * kFastChunk; t < min(n_b, (ci + 1) * kFastChunk); ++t) {
+      const float dl = delta(t);
+      h = expf(dl * An) * h + dl * Bv(t) * xval(t);
+    }
+  }
+  if (active && n == 0)
+    for (int64_t t = n_b; t < p.T_; ++t) {
+      p.dx[b * p.dxs0 + t * p.dxs1 + d] = from_f32<T>(0.0f);
+      if (p.dz) p.dz[b * p.dzs0 + t * p.dzs1 + d] = from_f32<T>(0.0f);
+      p.ddt[b * p.ddts0 + t * p.ddts1 + d] = from_f32<T>(0.0f);
+    }
+
+  float lam = 0.0f, dA = 0.0f, pD = 0.0f, pbias = 0.0f;
+  for (int64_t ci = chunks - 1; ci >= 0; --ci) {
+    const int64_t t0 = ci * kFastChunk, L = min(n_b, t0 + kFastChunk) - t0;
+    float hs[kFastChunk + 1];  // hs[i] = h[t0 + i − 1]
+    hs[0] = p.ckpt[ci * p.lanes + lane];
+#pragma unroll
+    for (int i = 0; i < kFastChunk; ++i) {
+      if (i < L) {
+        const float dl = delta(t0 + i);
+        hs[i + 1] = expf(dl * An) * hs[i] + dl * Bv(t0 + i) * xval(t0 + i);
+      } else {
+        hs[i + 1] = 0.0f;
+      }
+    }
+#pragma unroll
+    for (int i = kFastChunk - 1; i >= 0; --i) {
+      if (i >= L) continue;  // uniform over the block: every thread has the same row b
+      const int64_t t = t0 + i;
+      const float dl = delta(t), xv = xval(t), e = expf(dl * An), Bn = Bv(t), Cn = Cv(t);
+      const float dyv = active ? to_f32(p.dy[b * p.dys0 + t * p.dys1 + d]) : 0.0f;
+      float g = dyv;
+      if (p.z) {
+        const float yhat = Dd * xv + sum_over_states<kN>(Cn * hs[i + 1]);
+        const float zv = to_f32(p.z[b * p.zs0 + t * p.zs1 + d]), sz = sigmoid_f32(zv);
+        g = dyv * zv * sz;
+        if (active && n == 0) p.dz[b * p.dzs0 + t * p.dzs1 + d] = from_f32<T>(dyv * yhat * sz * (1.0f + zv * (1.0f - sz)));
+      }
+      lam += Cn * g;
+      const float dxv = Dd * g + sum_over_states<kN>(lam * dl * Bn);
+      const float ddelta = sum_over_states<kN>(lam * (An * e * hs[i] + Bn * xv));
+      float dBc = lam * dl * xv, dCc = g * hs[i + 1];
+#pragma unroll
+      for (int o = kN; o < 32; o <<= 1) {  // over the warp's channels
+        dBc += __shfl_xor_sync(0xffffffffu, dBc, o);
+        dCc += __shfl_xor_sync(0xffffffffu, dCc, o);
+      }
+      if (lane32 < kN) sB[warp][n] = dBc, sC[warp][n] = dCc;
+      dA += lam * dl * e * hs[i];
+      lam *= e;
+      if (active && n == 0) {
+        const float v = v_of(t);
+        const float ddt = !p.softplus || v > 20.0f ? ddelta : ddelta * sigmoid_f32(v);
+        p.dx[b * p.dxs0 + t * p.dxs1 + d] = from_f32<T>(dxv);
+        p.ddt[b * p.ddts0 + t * p.ddts1 + d] = from_f32<T>(ddt);
+        pbias += ddt;
+        pD += g * xv;
+      }
+      __syncthreads();
+      if (threadIdx.x < kN) {
+        float sb = 0.0f, sc = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kFastThreads / 32; ++w) sb += sB[w][threadIdx.x], sc += sC[w][threadIdx.x];
+        const int64_t o = ((b * p.T_ + t) * p.blocks_per_row + blk) * kN + threadIdx.x;
+        p.part_B[o] = sb;
+        p.part_C[o] = sc;
+      }
+      __syncthreads();
+    }
+  }
+  if (!active) return;
+  if (p.d_state) p.d_state[b * p.dss0 + d * p.dssh + n] = lam;
+  p.part_A[(b * p.H + d) * kN + n] = dA;
+  if (n == 0) p.part_D[b * p.H + d] = pD, p.part_bias[b * p.H + d] = pbias;
+}
+
 // d_B[b, t, g, n] = Σ_{blocks k of group g} part[b, t, k, n] in block order (0 at padding).
 template <class T>
 __global__ void group_sum_kernel(const float* part, int64_t B, int64_t Tn, int64_t blocks_per_row, int64_t G,
@@ -223,14 +341,20 @@ Status launch_scan_backward(CudaContext& ctx, const char* what, ScanBack<T> p, c
   if (p.B > 65535) return not_supported("cuda: ", what, " with B = ", p.B, " exceeds the grid");
   std::vector<int32_t> len;  // validated on the host (one small sync when lengths are given)
   BRAID_RETURN_IF_ERROR(read_lengths(ctx, o.lengths, p.B, p.T_, len));
-  const int64_t chunks = ceil_div(p.T_, kChunk), NA = p.head_block ? 1 : p.N;
-  p.lanes = p.B * p.blocks_per_row * o.threads;
+  // The fast Mamba1 kernel takes small power-of-two states; everything else runs the generic one.
+  const bool fast = !p.head_block && (p.N == 4 || p.N == 8 || p.N == 16 || p.N == 32);
+  const int threads = fast ? kFastThreads : o.threads;
+  if (fast) p.cpb = kFastThreads / p.N, p.blocks_per_row = ceil_div(p.H, p.cpb);
+  const int64_t NA = p.head_block ? 1 : p.N;
+  const int64_t ck_floats = fast ? ceil_div(p.T_, kFastChunk) : ceil_div(p.T_, kChunk) * p.N;  // per thread
+  const int64_t hs_floats = fast ? 0 : (kChunk + 1) * p.N;
+  p.lanes = p.B * p.blocks_per_row * threads;
   p.lengths = o.lengths.defined() ? o.lengths.ptr<const int32_t>() : nullptr;
   p.ls = o.lengths.defined() ? o.lengths.stride[0] : 0;
   const size_t f4 = sizeof(float), part = static_cast<size_t>(p.B * p.T_ * p.blocks_per_row * p.N);
   WorkspaceLayout L;
-  const size_t off_ck = L.add(static_cast<size_t>(chunks * p.N * p.lanes) * f4);
-  const size_t off_hs = L.add(static_cast<size_t>((kChunk + 1) * p.N * p.lanes) * f4);
+  const size_t off_ck = L.add(static_cast<size_t>(ck_floats * p.lanes) * f4);
+  const size_t off_hs = L.add(static_cast<size_t>(hs_floats * p.lanes) * f4);
   const size_t off_pb = L.add(part * f4), off_pc = L.add(part * f4);
   const size_t off_pa = L.add(static_cast<size_t>(p.B * p.H * NA) * f4);
   const size_t off_pd = L.add(static_cast<size_t>(p.B * p.H) * f4), off_pbias = L.add(static_cast<size_t>(p.B * p.H) * f4);
@@ -244,8 +368,14 @@ Status launch_scan_backward(CudaContext& ctx, const char* what, ScanBack<T> p, c
   CUDA_CHECK(cudaMemsetAsync(p.part_B, 0, part * f4, ctx.stream));
   CUDA_CHECK(cudaMemsetAsync(p.part_C, 0, part * f4, ctx.stream));
 
-  scan_backward_kernel<T><<<dim3(static_cast<unsigned>(p.blocks_per_row), static_cast<unsigned>(p.B)), o.threads, 0,
-                            ctx.stream>>>(p);
+  const dim3 grid(static_cast<unsigned>(p.blocks_per_row), static_cast<unsigned>(p.B));
+  switch (fast ? p.N : 0) {
+    case 4: mamba1_backward_fast_kernel<T, 4><<<grid, threads, 0, ctx.stream>>>(p); break;
+    case 8: mamba1_backward_fast_kernel<T, 8><<<grid, threads, 0, ctx.stream>>>(p); break;
+    case 16: mamba1_backward_fast_kernel<T, 16><<<grid, threads, 0, ctx.stream>>>(p); break;
+    case 32: mamba1_backward_fast_kernel<T, 32><<<grid, threads, 0, ctx.stream>>>(p); break;
+    default: scan_backward_kernel<T><<<grid, threads, 0, ctx.stream>>>(p);
+  }
   CUDA_CHECK_LAUNCH();
   const int64_t total = p.B * p.T_ * o.G * p.N;
   auto group_sum = [&](const float* src, const TensorView& d) {

@@ -253,6 +253,8 @@ std::vector<CaseDef> backward_cases() {
       });
   add("mamba1_scan_backward", "no_softplus", "mamba1_scan_backward B1 T20 Di40 N8 dt without softplus [delta_softplus off]",
       [](Rng& r) { return mamba1_backward_problem(r, {.B = 1, .T = 20, .Di = 40, .N = 8, .softplus = false}); });
+  add("mamba1_scan_backward", "n32_state", "mamba1_scan_backward B2 T40 Di36 N32 state z lengths 40/23 [one warp per channel]",
+      [](Rng& r) { return mamba1_backward_problem(r, {.B = 2, .T = 40, .Di = 36, .N = 32, .R = 3, .lengths = {40, 23}}); });
   add("mamba2_ssd_backward", "bamba_cut", "mamba2_ssd_backward B2 T40 H4 P64 G2 N32 Q16 state z lengths 40/17 [Bamba, cut]",
       [](Rng& r) {
         return mamba2_backward_problem(r, {.B = 2, .T = 40, .H = 4, .P = 64, .G = 2, .N = 32, .Q = 16, .lengths = {40, 17}});
