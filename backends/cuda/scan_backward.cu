@@ -246,23 +246,22 @@ __global__ void __launch_bounds__(kFastThreads) mamba1_backward_fast_kernel(cons
   float lam = 0.0f, dA = 0.0f, pD = 0.0f, pbias = 0.0f;
   for (int64_t ci = chunks - 1; ci >= 0; --ci) {
     const int64_t t0 = ci * kFastChunk, L = min(n_b, t0 + kFastChunk) - t0;
-    // hs[i] = h[t0 + i − 1]; dls[i], es[i] = Δ and e of token t0 + i, kept for the adjoint sweep
-    float hs[kFastChunk + 1], dls[kFastChunk], es[kFastChunk];
+    float hs[kFastChunk + 1];  // hs[i] = h[t0 + i − 1]
     hs[0] = p.ckpt[ci * p.lanes + lane];
 #pragma unroll
     for (int i = 0; i < kFastChunk; ++i) {
-      dls[i] = 0.0f, es[i] = 0.0f, hs[i + 1] = 0.0f;
       if (i < L) {
-        dls[i] = delta(t0 + i);
-        es[i] = expf(dls[i] * An);
-        hs[i + 1] = es[i] * hs[i] + dls[i] * Bv(t0 + i) * xval(t0 + i);
+        const float dl = delta(t0 + i);
+        hs[i + 1] = expf(dl * An) * hs[i] + dl * Bv(t0 + i) * xval(t0 + i);
+      } else {
+        hs[i + 1] = 0.0f;
       }
     }
 #pragma unroll
     for (int i = kFastChunk - 1; i >= 0; --i) {
       if (i >= L) continue;  // uniform over the block: every thread has the same row b
       const int64_t t = t0 + i;
-      const float dl = dls[i], xv = xval(t), e = es[i], Bn = Bv(t), Cn = Cv(t);
+      const float dl = delta(t), xv = xval(t), e = expf(dl * An), Bn = Bv(t), Cn = Cv(t);
       const float dyv = active ? to_f32(p.dy[b * p.dys0 + t * p.dys1 + d]) : 0.0f;
       float g = dyv;
       if (p.z) {
