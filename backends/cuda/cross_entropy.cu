@@ -10,7 +10,6 @@
 // in fp32, the reference's expressions. d_logits may alias logits: the row's target logit is
 // read before the barrier that precedes the first write, and every thread overwrites only the
 // elements it reads itself.
-#include <cfloat>
 #include <climits>
 
 #include "backends/cuda/cuda_context.cuh"

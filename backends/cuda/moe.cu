@@ -48,19 +48,7 @@ __global__ void moe_router_kernel(const T* logits, int64_t ld, int64_t M, int X,
   float* p = p_all + static_cast<int64_t>(warp) * X;  // [X] this row's probabilities
   const T* l = logits + m * ld;                        // [X]
 
-  // p = softmax(l) in fp32: max, Σ exp(l − max), then divide (the reference's order of ops).
-  float mx = -INFINITY;
-  for (int e = lane; e < X; e += 32) mx = fmaxf(mx, to_f32(l[e]));
-  mx = warp_max(mx);
-  float sum = 0.0f;
-  for (int e = lane; e < X; e += 32) {
-    const float ev = expf(to_f32(l[e]) - mx);
-    p[e] = ev;
-    sum += ev;
-  }
-  sum = warp_sum(sum);
-  for (int e = lane; e < X; e += 32) p[e] /= sum;
-  __syncwarp();
+  warp_softmax_row(l, X, lane, p);  // p = softmax(l) in fp32
 
   // Top-k: pass i takes the largest remaining p, ties → lower index. Taken entries are set
   // to −1, below every probability, so they are never picked again (k ≤ X).

@@ -36,20 +36,8 @@ __global__ void moe_router_backward_kernel(const T* logits, int64_t ld, int64_t 
   float* p = sm + static_cast<int64_t>(warp) * 2 * X;
   float* dp = p + X;
   const T* l = logits + m * ld;
-  float mx = -INFINITY;
-  for (int e = lane; e < X; e += 32) mx = fmaxf(mx, to_f32(l[e]));
-  mx = warp_max(mx);
-  float sum = 0.0f;
-  for (int e = lane; e < X; e += 32) {
-    const float ev = expf(to_f32(l[e]) - mx);
-    p[e] = ev;
-    sum += ev;
-  }
-  sum = warp_sum(sum);
-  for (int e = lane; e < X; e += 32) {
-    p[e] /= sum;
-    dp[e] = d_probs ? d_probs[e * dp_stride] : 0.0f;
-  }
+  warp_softmax_row(l, X, lane, p);  // the forward's p, recomputed
+  for (int e = lane; e < X; e += 32) dp[e] = d_probs ? d_probs[e * dp_stride] : 0.0f;
   __syncwarp();
   if (lane == 0) {  // k entries: serial, in slot order (as the reference)
     const int32_t* id = ids + m * k;

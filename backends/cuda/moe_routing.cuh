@@ -8,6 +8,26 @@
 
 namespace braid {
 
+// p[0, X) = softmax(l[0, X)) in fp32 for one router row, computed by one warp (lane = its
+// lane): max, Σ exp(l − max), then divide — the CPU reference's order of operations. The
+// router's forward and backward both call it, so the backward differentiates the very
+// probabilities the forward ranked. Ends with __syncwarp (p is then visible to the warp).
+template <class T>
+__device__ __forceinline__ void warp_softmax_row(const T* l, int X, int lane, float* p) {
+  float mx = -INFINITY;
+  for (int e = lane; e < X; e += 32) mx = fmaxf(mx, to_f32(l[e]));
+  mx = warp_max(mx);
+  float sum = 0.0f;
+  for (int e = lane; e < X; e += 32) {
+    const float ev = expf(to_f32(l[e]) - mx);
+    p[e] = ev;
+    sum += ev;
+  }
+  sum = warp_sum(sum);
+  for (int e = lane; e < X; e += 32) p[e] /= sum;
+  __syncwarp();
+}
+
 // Groups the (token m, slot i) pairs of ids [M, k] (i32) by expert with a stable counting sort:
 // header [2 + X] i32 (scratch), slot_of [M·k] (the slot of pair m·k + i) and row_of [M·k] (the
 // token gathered into each slot) on the device; counts[e] on the host. Synchronises once (the

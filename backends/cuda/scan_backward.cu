@@ -19,7 +19,6 @@
 // which a second kernel adds over the blocks of each group; Mamba2's d_Δ (and its d_A, d_D) sum
 // over the P channels of the head, which is the whole block; per-row parameter partials are
 // added over rows by launch_column_sum.
-#include <climits>
 #include <cmath>
 #include <vector>
 
