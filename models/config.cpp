@@ -850,7 +850,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& s
   return cfg;
 }
 
-ModelConfig ModelConfig::from_file(const std::string& path) {
+nlohmann::json read_config_file(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path file = path;
@@ -866,7 +866,12 @@ ModelConfig ModelConfig::from_file(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   if (in.bad()) throw Error(io_error(source, ": read failed"));
-  return from_json(parse_config_text(text.str(), source), source);
+  return parse_config_text(text.str(), source);
+}
+
+ModelConfig ModelConfig::from_file(const std::string& path) {
+  const bool dir = std::filesystem::is_directory(path);
+  return from_json(read_config_file(path), dir ? path + "/config.json" : path);
 }
 
 // One pair per layer, separated by spaces: mixer symbol then FFN symbol.

@@ -126,4 +126,8 @@ struct ModelConfig {
 // braid::Error "<source>: not valid JSON: <parser message>".
 nlohmann::json parse_config_text(const std::string& text, const std::string& source);
 
+// Reads a config.json (or DIR/config.json) through parse_config_text; an unreadable file is a
+// braid::Error naming it.
+nlohmann::json read_config_file(const std::string& path_or_dir);
+
 }  // namespace braid

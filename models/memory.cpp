@@ -65,15 +65,31 @@ int64_t layer_transient_bytes(const LayerSpec& l, int64_t M, int64_t D, int64_t 
   return std::max(mixer, ffn);
 }
 
+int64_t peak_transient_bytes(const ModelConfig& cfg, int64_t tokens, int64_t elem) {
+  int64_t peak = 0;
+  for (const LayerSpec& l : cfg.layers) peak = std::max(peak, layer_transient_bytes(l, tokens, cfg.hidden_size, elem));
+  return peak;
+}
+
 }  // namespace
 
 int64_t forward_activation_bytes(const ModelConfig& cfg, int64_t tokens, int64_t logit_rows, int64_t elem) {
   const int64_t D = cfg.hidden_size, V = cfg.vocab_size;
-  int64_t peak_layer = 0;
-  for (const LayerSpec& l : cfg.layers) peak_layer = std::max(peak_layer, layer_transient_bytes(l, tokens, D, elem));
+  const int64_t peak_layer = peak_transient_bytes(cfg, tokens, elem);
   const int64_t stream = 3 * tokens * D * elem + 2 * tokens * 4;
   const int64_t head = logit_rows * (2 * D + V) * elem;
   return stream + peak_layer + head;
+}
+
+int64_t training_memory_bytes(const ModelConfig& cfg, int64_t B, int64_t T, int64_t elem) {
+  const int64_t M = B * T, D = cfg.hidden_size, V = cfg.vocab_size;
+  const MemoryModel mem = memory_model(cfg, 0, 1);
+  int64_t sublayers = 0;
+  for (const LayerSpec& l : cfg.layers) sublayers += 1 + (l.ffn.kind != FfnKind::none);
+  const int64_t params = mem.params_total * (elem + 4 + 4 + 8);
+  const int64_t saved = sublayers * M * D * elem;
+  const int64_t backward = M * V * elem + 4 * M * D * elem + peak_transient_bytes(cfg, M, elem);
+  return params + saved + forward_activation_bytes(cfg, M, M, elem) + backward;
 }
 
 }  // namespace braid

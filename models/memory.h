@@ -34,4 +34,16 @@ MemoryModel memory_model(const ModelConfig& cfg, int64_t context, int64_t batch)
 // workspace for scans and attention is not modelled beyond that.
 int64_t forward_activation_bytes(const ModelConfig& cfg, int64_t tokens, int64_t logit_rows, int64_t elem);
 
+// Bytes one training step of B rows × T tokens holds (models/model_grad.cpp and
+// models/train/optimizer.h), with `elem`-byte storage of parameters and activations:
+//   parameters  params_total · (elem + 4 + 4 + 8): the model's copy, the f32 master, the f32
+//               gradients and AdamW's two f32 moments;
+//   activations the residual stream saved before every sublayer (one [M, D] each, M = B·T),
+//               forward_activation_bytes with all M logit rows, the logits' gradient (M·V),
+//               four [M, D] gradient buffers, and a second copy of the largest layer
+//               transient (the sublayer's recomputed forward beside its backward).
+// An estimate from the same terms as the forward's: the backward's own scratch beyond the
+// transient is not modelled (braid ablate reports it beside the backend's measured peak).
+int64_t training_memory_bytes(const ModelConfig& cfg, int64_t B, int64_t T, int64_t elem);
+
 }  // namespace braid

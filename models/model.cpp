@@ -38,16 +38,20 @@ void HybridModel::refresh_derived() {
   }
 }
 
-HybridCache HybridModel::new_cache(int64_t batch, int64_t capacity) const {
+HybridCache new_hybrid_cache(Backend& be, const ModelConfig& cfg, DType dtype, int64_t batch, int64_t capacity) {
   HybridCache c;
   c.batch = batch;
   c.capacity = capacity;
   c.seq_len.assign(static_cast<size_t>(batch), 0);
-  c.seq_len_dev = Tensor(*be_, {batch}, DType::i32);
-  c.layers.resize(cfg_.layers.size());
-  for (size_t il = 0; il < cfg_.layers.size(); ++il)
-    mixer_entry(cfg_.layers[il].mixer).alloc_cache(*be_, cfg_.layers[il], batch, capacity, dtype_, c.layers[il]);
+  c.seq_len_dev = Tensor(be, {batch}, DType::i32);
+  c.layers.resize(cfg.layers.size());
+  for (size_t il = 0; il < cfg.layers.size(); ++il)
+    mixer_entry(cfg.layers[il].mixer).alloc_cache(be, cfg.layers[il], batch, capacity, dtype, c.layers[il]);
   return c;
+}
+
+HybridCache HybridModel::new_cache(int64_t batch, int64_t capacity) const {
+  return new_hybrid_cache(*be_, cfg_, dtype_, batch, capacity);
 }
 
 namespace {

@@ -98,6 +98,10 @@ class HybridModel {
   std::vector<Tensor> derived_;  // per layer, from MixerEntry::derive (may be undefined)
 };
 
+// A zeroed hybrid cache of `cfg`'s layers on `be` without the model's weights (the memory
+// ablation sizes caches of models too large to hold): `dtype` as the model's storage dtype.
+HybridCache new_hybrid_cache(Backend& be, const ModelConfig& cfg, DType dtype, int64_t batch, int64_t capacity);
+
 // HF's causal-LM shift: targets[b, t] = ids[b, t+1], and −1 (ignored) at t = T−1.
 std::vector<int32_t> next_token_targets(const std::vector<int32_t>& ids, int64_t B, int64_t T);
 

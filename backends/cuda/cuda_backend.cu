@@ -141,6 +141,15 @@ int64_t cuda_device_memory_bytes(int device) {
   return static_cast<int64_t>(prop.totalGlobalMem);
 }
 
+std::string cuda_device_name(int device) {
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return "unknown CUDA device";
+  }
+  return prop.name;
+}
+
 CudaBackend::~CudaBackend() = default;  // ~CudaContext releases everything and never throws
 
 std::string CudaBackend::name() const { return str("cuda:", opts_.device); }

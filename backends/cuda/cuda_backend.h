@@ -30,6 +30,8 @@ int cuda_device_count();
 std::string cuda_unavailable_reason();
 // Total memory of CUDA device `device` in bytes (0 when it cannot be queried).
 int64_t cuda_device_memory_bytes(int device);
+// The name of CUDA device `device` ("NVIDIA H200"; "unknown CUDA device" when it cannot be queried).
+std::string cuda_device_name(int device);
 
 struct CudaContext;  // stream, cuBLAS handle, workspace (backends/cuda/cuda_context.cuh)
 

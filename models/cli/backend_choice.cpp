@@ -1,6 +1,10 @@
 #include "models/cli/backend_choice.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <fstream>
+#include <thread>
 
 #include "backends/cpu/cpu_backend.h"
 #ifdef BRAID_HAVE_CUDA
@@ -42,6 +46,28 @@ DType compute_dtype(const std::string& name, const Backend& be) {
   if (*t == DType::bf16 && be.device() == Device::cpu)
     fail("--dtype bf16: the CPU backend computes in f32 (bf16 runs on --backend cuda)");
   return *t;
+}
+
+int64_t device_memory_bytes(const Backend& be) {
+  if (be.device() == Device::cpu) return static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+#ifdef BRAID_HAVE_CUDA
+  if (be.device() == Device::cuda) return cuda_device_memory_bytes(static_cast<const CudaBackend&>(be).options().device);
+#endif
+  return 0;
+}
+
+std::string device_description(const Backend& be) {
+#ifdef BRAID_HAVE_CUDA
+  if (be.device() == Device::cuda) return cuda_device_name(static_cast<const CudaBackend&>(be).options().device);
+#endif
+  std::string model = "unknown CPU";
+  std::ifstream info("/proc/cpuinfo");
+  for (std::string line; std::getline(info, line);)
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " threads";
 }
 
 }  // namespace braid::cli

@@ -7,6 +7,7 @@
 namespace braid::cli {
 
 // Each registers its subcommand on `app`; the callback runs it and may throw braid::Error.
+void add_ablate(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_describe(CLI::App& app);
 void add_forward(CLI::App& app);

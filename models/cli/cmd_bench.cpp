@@ -120,16 +120,6 @@ int64_t predicted_peak(const ModelConfig& cfg, const Test& t, int64_t elem) {
   return weights + cache + forward_activation_bytes(cfg, tokens, t.batch, elem);
 }
 
-// Memory the backend's device has: physical memory for the CPU, device memory for CUDA
-// (0 when unknown). A test predicted to need more is refused before it allocates anything.
-int64_t device_memory_bytes(const Backend& be) {
-  if (be.device() == Device::cpu) return static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
-#ifdef BRAID_HAVE_CUDA
-  if (be.device() == Device::cuda) return cuda_device_memory_bytes(static_cast<const CudaBackend&>(be).options().device);
-#endif
-  return 0;
-}
-
 void run_test(HybridModel& model, Test& t, int64_t reps) {
   Backend& be = model.backend();
   Rng rng(kTokenSeed);

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   CLI::App app{"braid: hybrid Transformer / Mamba / MoE language models (Jamba, Bamba, Mamba, Mamba2)"};
   app.set_version_flag("--version", std::string("braid ") + BRAID_VERSION);
   app.require_subcommand(1);
+  braid::cli::add_ablate(app);
   braid::cli::add_bench(app);
   braid::cli::add_describe(app);
   braid::cli::add_forward(app);

@@ -23,15 +23,6 @@ void write_text_atomic(const std::string& path, const std::string& text) {
   f.commit();
 }
 
-// Appends one JSON line and flushes it, so a crashed run keeps every finished step.
-void append_line(const std::string& path, const nlohmann::json& j) {
-  std::ofstream f(path, std::ios::app);
-  if (!f) fail(path, ": cannot open for appending");
-  f << j.dump() << "\n";
-  f.flush();
-  if (!f) fail(path, ": write failed");
-}
-
 int64_t counted(const TrainBatch& b) {
   int64_t n = 0;
   for (int32_t t : b.targets) n += t >= 0;
@@ -55,6 +46,14 @@ void progress_bar(int64_t step, int64_t total, double loss) {
 }
 
 }  // namespace
+
+void append_line(const std::string& path, const nlohmann::json& j) {
+  std::ofstream f(path, std::ios::app);
+  if (!f) fail(path, ": cannot open for appending");
+  f << j.dump() << "\n";
+  f.flush();
+  if (!f) fail(path, ": write failed");
+}
 
 nlohmann::json evaluate(HybridModel& model, const EvalSet& set) {
   double ce = 0;

@@ -71,6 +71,9 @@ using BatchFn = std::function<TrainBatch(int64_t step, int64_t micro)>;
 TrainSummary train(HybridModel& model, const BatchFn& next_batch, const std::vector<EvalSet>& eval_sets,
                    const TrainOptions& opt);
 
+// Appends one JSON line to `path` and flushes it, so a crashed run keeps every finished line.
+void append_line(const std::string& path, const nlohmann::json& j);
+
 // Loss, bits per byte and accuracy of `model` on one eval set (no gradients).
 nlohmann::json evaluate(HybridModel& model, const EvalSet& set);
 
