@@ -135,7 +135,7 @@ void finalize_layout(ArmDraft& a) {
       if (il % period == offset) ffns[il] = "moe";
     c["num_experts"] = m["experts"];
     c["num_experts_per_tok"] = m["top_k"];
-  } else if (!a.moe && c.contains("layer_ffns") && !a.layout) {
+  } else if (!a.moe && !a.ffn && !a.layout && c.contains("layer_ffns")) {
     ffns = c["layer_ffns"].get<std::vector<std::string>>();
   }
   c["layer_ffns"] = ffns;

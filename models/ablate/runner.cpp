@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -71,11 +72,14 @@ double median(std::vector<double> v) {
 void summarise_log(const std::string& path, json& row) {
   const std::vector<json> lines = read_jsonl(path);
   std::vector<double> losses;
-  json peak = json::object();
+  std::map<std::string, double> peak;  // NaN once any step logged a non-finite value (null)
+  auto number = [](const json& v) { return v.is_number() ? v.get<double>() : NAN; };
   for (const json& l : lines) {
-    losses.push_back(l.value("loss", NAN));
-    for (auto it = l["max_abs"].begin(); it != l["max_abs"].end(); ++it)
-      peak[it.key()] = std::max(peak.value(it.key(), 0.0), it.value().get<double>());
+    losses.push_back(number(l["loss"]));
+    for (auto it = l["max_abs"].begin(); it != l["max_abs"].end(); ++it) {
+      auto [p, fresh] = peak.emplace(it.key(), number(it.value()));
+      if (!fresh && !std::isnan(p->second)) p->second = std::isnan(number(it.value())) ? NAN : std::max(p->second, number(it.value()));
+    }
   }
   int64_t spikes = 0;
   for (size_t i = 10; i < losses.size(); ++i) {
@@ -92,7 +96,9 @@ void summarise_log(const std::string& path, json& row) {
   row["loss_curve"] = curve;
   row["spikes"] = spikes;
   row["max_abs_final"] = lines.empty() ? json::object() : lines.back()["max_abs"];
-  row["max_abs_peak"] = peak;
+  json peaks = json::object();
+  for (const auto& [name, v] : peak) peaks[name] = std::isfinite(v) ? json(v) : json(nullptr);
+  row["max_abs_peak"] = peaks;
 }
 
 std::string corpus_dir_of(const std::string& data) {
@@ -119,6 +125,12 @@ json run_train(Backend& be, const Grid& g, const Arm& arm, uint64_t seed, const 
   }
   const std::string dir = ctx.out + "/runs/" + run_id;
   const bool resume = fs::exists(dir + "/checkpoint/trainer_state.json");
+  if (resume) {
+    std::ifstream f(dir + "/checkpoint/trainer_state.json");
+    const json state = json::parse(f, nullptr, false);
+    std::printf("ablate %s: resumed from step %lld\n", run_id.c_str(),
+                static_cast<long long>(state.is_discarded() ? -1 : state.value("step", int64_t{-1})));
+  }
   HybridModel model(be, cfg, dtype);
   model.init_random(seed, raw.value("initializer_range", 0.02f));
   const TrainingData data = open_training_data(r.data, r.data_options(), cfg.vocab_size);
@@ -213,11 +225,15 @@ std::vector<json> run_memory(Backend& be, const Grid& g, const Arm& arm, const A
     if (ctx.device_bytes > 0 && m.kv_cache_bytes + m.ssm_state_bytes > ctx.device_bytes) {
       row["status"] = "does_not_fit";
     } else {
-      const int64_t before = be.memory_stats().current_bytes;
       try {
+        // The cache's row-length vector is bookkeeping, not cache: measure it apart.
+        int64_t before = be.memory_stats().current_bytes;
+        const Tensor lengths(be, {batch}, DType::i32);
+        const int64_t lengths_bytes = be.memory_stats().current_bytes - before;
+        before = be.memory_stats().current_bytes;
         HybridCache cache = new_hybrid_cache(be, cfg, dtype, batch, measure);
         be.synchronize();
-        row["measured_cache_bytes"] = be.memory_stats().current_bytes - before - static_cast<int64_t>(batch * 4);
+        row["measured_cache_bytes"] = be.memory_stats().current_bytes - before - lengths_bytes;
       } catch (const Error& e) {  // the device could not hold it after all
         row["status"] = "allocation_failed";
         row["error"] = e.what();

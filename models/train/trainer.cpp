@@ -36,6 +36,19 @@ void check_batch(const TrainBatch& b, int64_t step, int64_t micro) {
          b.ids.size(), " ids, ", b.targets.size(), " targets)");
 }
 
+// Keeps the lines of a JSONL log whose "step" is at most `step` (atomically rewritten).
+void truncate_log(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("step", int64_t{0}) <= step) kept += line + "\n";
+  }
+  in.close();
+  write_text_atomic(path, kept);
+}
+
 // A one-line progress bar on stderr (only when the caller asked for it: a TTY).
 void progress_bar(int64_t step, int64_t total, double loss) {
   const int width = 30, done = static_cast<int>(width * step / std::max<int64_t>(total, 1));
@@ -124,6 +137,10 @@ TrainSummary train(HybridModel& model, const BatchFn& next_batch, const std::vec
     optim.restore(master, m, v, state.at("step").get<int64_t>());
     sum.start_step = optim.steps_taken();
     if (sum.start_step > opt.steps) fail(ckpt, ": the checkpoint is at step ", sum.start_step, ", past --steps ", opt.steps);
+    // Lines a killed run logged after its last checkpoint are run again: drop them, so the
+    // resumed logs equal an uninterrupted run's.
+    truncate_log(train_log, sum.start_step);
+    truncate_log(eval_log, sum.start_step);
   } else {
     // A fresh run starts fresh logs.
     fs::remove(train_log, ec);

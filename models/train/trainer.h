@@ -12,7 +12,8 @@
 //   <out>/checkpoint/  HF layout (config.json + model.safetensors, fp32 master weights),
 //                      plus trainer_state.json and trainer_state.safetensors (AdamW moments),
 //                      replaced atomically (written beside, then renamed into place).
-// Resuming from <out>/checkpoint continues bit-exactly on the CPU backend.
+// Resuming from <out>/checkpoint continues bit-exactly on the CPU backend; log lines past the
+// checkpoint (written by a run killed after it) are dropped first.
 #pragma once
 
 #include <cstdint>

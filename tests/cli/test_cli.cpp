@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -369,4 +370,127 @@ TEST_CASE("bad input: grad needs two tokens per row and leaves no output behind"
                              " --output " + grads.string());
   check_clean_error(r, {"one.npy", "T ≥ 2"});
   CHECK(!fs::exists(grads));
+}
+
+// ---- braid ablate ----
+
+namespace {
+
+std::vector<json> jsonl_rows(const fs::path& p) {
+  std::vector<json> rows;
+  std::istringstream in(slurp(p));
+  for (std::string line; std::getline(in, line);) rows.push_back(json::parse(line));
+  return rows;
+}
+
+json last_json_line(const std::string& out) {
+  return json::parse(out.substr(out.find_last_of('\n', out.size() - 2) + 1));
+}
+
+// A two-arm MQAR grid of `steps` steps that checkpoints every `save_every`.
+fs::path write_small_grid(const fs::path& dir, int steps, int save_every) {
+  const json grid = {
+      {"name", "small"},
+      {"base", {{"model_type", "braid"}, {"vocab_size", 64}, {"hidden_size", 32}, {"intermediate_size", 64},
+                {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
+                {"mamba_d_state", 4}, {"layer_mixers", {"mamba", "attention"}}, {"layer_ffns", {"mlp", "mlp"}},
+                {"tie_word_embeddings", true}, {"dtype", "float32"}}},
+      {"train", {{"data", "mqar:num_kv_pairs=4"}, {"seq_len", 32}, {"batch", 8}, {"steps", steps},
+                 {"save_every", save_every}, {"eval_batches", 1}}},
+      {"axes", {{{"name", "layout"}, {"values", {"MA", "AM"}}}}}};
+  const fs::path path = dir / "grid.json";
+  write_file(path, grid.dump(2));
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("ablate: the A1 grid at CPU scale reproduces Jamba's Table 1 KV caches and parameter counts") {
+  TempDir tmp;
+  const fs::path grid = fs::path(BRAID_SOURCE_ROOT) / "ablations/a1-kv-cache/grid.json";
+  const Result r = run_braid("ablate " + grid.string() + " --scale cpu --out " + (tmp.path / "a1").string());
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  const json summary = last_json_line(r.out);
+  CHECK(summary["runs"] == 40);
+  CHECK(summary["diverged"] == 0);
+  constexpr int64_t GiB = int64_t{1} << 30;
+  // model label prefix          KV cache at 256K tokens (16-bit), GiB   params total ≈ (B)
+  const std::vector<std::tuple<std::string, int64_t, double>> want = {
+      {"Jamba-v0.1", 4, 51.6}, {"Jamba dims, 1:3", 8, 51.3}, {"Jamba dims, all attention", 32, 49.8},
+      {"Jamba dims, all Mamba", 0, 51.8}, {"Llama-2-7B", 128, 6.74}, {"Mistral-7B", 32, 7.24},
+      {"Mixtral-8x7B", 32, 46.7}, {"Llama-2-70B", 80, 69.0}};
+  const std::vector<json> rows = jsonl_rows(tmp.path / "a1/results.jsonl");
+  for (const auto& [label, kv_gib, params_b] : want) {
+    bool found = false;
+    for (const json& row : rows) {
+      if (row["arm"].get<std::string>().rfind("model=" + label, 0) != 0) continue;
+      if (row.contains("measured_cache_bytes")) {
+        CHECK_MESSAGE(row["measured_cache_bytes"] == row["predicted_cache_bytes"], label);
+        continue;
+      }
+      if (row["context"] != 262144) continue;
+      found = true;
+      CHECK_MESSAGE(row["kv_cache_bytes"] == kv_gib * GiB, label);
+      CHECK_MESSAGE(row["params_total"].get<double>() / 1e9 == doctest::Approx(params_b).epsilon(0.005), label);
+      CHECK(row["device"].get<std::string>().size() > 0);
+    }
+    CHECK_MESSAGE(found, label);
+  }
+}
+
+TEST_CASE("bad input: ablate names the grid file and the axis value at fault") {
+  TempDir tmp;
+  write_file(tmp.path / "grid.json", R"({"task": "memory", "axes": [{"name": "layout", "values": ["MQ"]}]})");
+  const Result r = run_braid("ablate " + (tmp.path / "grid.json").string() + " --out " + (tmp.path / "out").string());
+  check_clean_error(r, {"grid.json", "axis 'layout'", "\"MQ\""});
+  CHECK(!fs::exists(tmp.path / "out/results.jsonl"));
+  write_file(tmp.path / "bad.json", "{not json");
+  check_clean_error(run_braid("ablate " + (tmp.path / "bad.json").string() + " --out " + (tmp.path / "out").string()),
+                    {"bad.json", "not valid JSON"});
+}
+
+TEST_CASE("ablate: a grid killed mid-run (SIGKILL) resumes from the last checkpoint to the uninterrupted losses") {
+  TempDir tmp;
+  const fs::path grid = write_small_grid(tmp.path, 300, 50);
+  const Result whole = run_braid("ablate " + grid.string() + " --out " + (tmp.path / "whole").string());
+  REQUIRE_MESSAGE(whole.rc == 0, whole.err);
+  const std::vector<json> want = jsonl_rows(tmp.path / "whole/results.jsonl");
+  REQUIRE(want.size() == 2);
+
+  // Start the same grid and kill it once the first run has a checkpoint, before its row.
+  const fs::path out = tmp.path / "cut";
+  const fs::path state = out / "runs" / want[0]["run_id"].get<std::string>() / "checkpoint/trainer_state.json";
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string bin = std::getenv("BRAID_BIN");
+    if (!freopen("/dev/null", "w", stdout)) _exit(127);
+    execl(bin.c_str(), bin.c_str(), "ablate", grid.c_str(), "--out", out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool killed_mid_run = false;
+  for (int i = 0; i < 60000; ++i) {
+    if (fs::exists(state)) {
+      kill(pid, SIGKILL);
+      killed_mid_run = !fs::exists(out / "results.jsonl");
+      break;
+    }
+    usleep(500);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE_MESSAGE(killed_mid_run, "the run finished before it could be killed");
+  CHECK(WIFSIGNALED(status));
+
+  const Result resumed = run_braid("ablate " + grid.string() + " --out " + out.string());
+  REQUIRE_MESSAGE(resumed.rc == 0, resumed.err);
+  CHECK(resumed.out.find("resumed from step") != std::string::npos);
+  const std::vector<json> got = jsonl_rows(out / "results.jsonl");
+  REQUIRE(got.size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(got[i]["run_id"] == want[i]["run_id"]);
+    CHECK(got[i]["final_loss"].get<double>() == want[i]["final_loss"].get<double>());  // bit-exact on the CPU
+    CHECK(got[i]["loss_curve"] == want[i]["loss_curve"]);
+    CHECK(got[i]["eval"]["heldout"]["loss"] == want[i]["eval"]["heldout"]["loss"]);
+  }
 }
