@@ -73,7 +73,7 @@ GenerationResult generate(HybridModel& model, const std::vector<std::vector<int3
       if (done[b]) continue;  // finished rows keep feeding their last token; its output is dropped
       next[b] = sample_token(logits.data() + b * V, V, opts, rng);
       res.tokens[b].push_back(next[b]);
-      if (on_token) on_token(b, next[b]);
+      if (on_token && !on_token(b, next[b])) done[b] = true;  // the caller stops the row (a stop string)
       if (eos && next[b] == *eos) done[b] = true;
     }
   };

@@ -36,8 +36,9 @@ struct GenerationResult {
   GenerationStats stats;
 };
 
-// Called after every generated token of row `row` (for streaming output).
-using TokenCallback = std::function<void(int64_t row, int32_t token)>;
+// Called after every generated token of row `row` (streaming output); returning false ends
+// that row after this token (stop strings).
+using TokenCallback = std::function<bool(int64_t row, int32_t token)>;
 
 // Generates `max_new_tokens` tokens after each prompt. With `stop_at_eos` a row stops at the
 // config's eos_token_id (the token is kept). Prompts must be non-empty with ids in [0, V).

@@ -320,7 +320,11 @@ AblateSummary run_grid(Backend& be, const Grid& g, const AblateContext& ctx) {
   if (ec) fail(ctx.out, ": cannot create the output directory (", ec.message(), ")");
   const std::string results = ctx.out + "/results.jsonl";
   std::set<std::string> done;
-  for (const json& row : read_jsonl(results)) done.insert(row.value("run_id", ""));
+  for (const json& row : read_jsonl(results)) {
+    if (row.value("grid", "") != g.name)
+      fail(results, ": holds a row of grid '", row.value("grid", ""), "', not '", g.name, "' (one results file per grid)");
+    done.insert(row.value("run_id", ""));
+  }
   std::printf("%s", describe_grid(g).c_str());
   AblateSummary sum;
   const int64_t seeds = ctx.seeds > 0 ? ctx.seeds : g.seeds;

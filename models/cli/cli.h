@@ -15,6 +15,7 @@ void add_generate(CLI::App& app);
 void add_grad(CLI::App& app);
 void add_init(CLI::App& app);
 void add_parity(CLI::App& app);
+void add_tokenize(CLI::App& app);
 void add_train(CLI::App& app);
 
 

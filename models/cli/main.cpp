@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   braid::cli::add_forward(app);
   braid::cli::add_generate(app);
   braid::cli::add_grad(app);
+  braid::cli::add_tokenize(app);
   braid::cli::add_train(app);
   braid::cli::add_init(app);
   braid::cli::add_parity(app);

@@ -285,3 +285,14 @@ TEST_CASE("runner: the decode task times every batch × context and refuses what
     CHECK(!r.contains("tokens_per_s"));
   }
 }
+
+TEST_CASE("bad input: a results file holding another grid's rows is refused") {
+  TempDir dir;
+  const json g = {{"name", "mine"}, {"task", "memory"}, {"memory", {{"contexts", {16}}}}};
+  const braid::Grid grid = braid::load_grid(write_grid(dir, g), "");
+  fs::create_directories(dir / "out");
+  std::ofstream(dir / "out/results.jsonl") << json{{"grid", "theirs"}, {"run_id", "x"}}.dump() << "\n";
+  braid::CpuBackend be;
+  const std::string e = error_of([&] { braid::run_grid(be, grid, cpu_context(dir / "out")); });
+  CHECK(e.find("results.jsonl: holds a row of grid 'theirs', not 'mine'") != std::string::npos);
+}
