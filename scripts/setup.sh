@@ -22,3 +22,6 @@ else
   meson setup build
 fi
 ninja -C build
+
+# The notebooks' pinned Python environment (.venv; the `notebooks` test suite executes them in it).
+bash scripts/setup_venv.sh

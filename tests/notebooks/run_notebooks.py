@@ -82,7 +82,6 @@ def main():
     # The kernel inherits this environment.
     os.environ.pop("BRAID_SAVE_PLOTS", None)
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
-    os.environ["MPLBACKEND"] = "Agg"
     os.makedirs(args.out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="braid-notebooks-") as tmp:
         tag = ""
