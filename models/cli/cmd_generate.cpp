@@ -26,6 +26,7 @@ namespace {
 struct GenerateOptions {
   std::string model, prompt_ids, prompt, backend = "cpu", dtype = "f32";
   std::vector<std::string> stops;
+  bool ids_given = false, prompt_given = false;
   int64_t max_new_tokens = 16;
   SamplingOptions sampling;
   bool json = false, stop_at_eos = false;
@@ -82,11 +83,11 @@ void run_generate(const GenerateOptions& o) {
   if (o.sampling.temperature < 0) fail("--temperature must be >= 0, got ", o.sampling.temperature);
   if (!(o.sampling.top_p > 0.0f && o.sampling.top_p <= 1.0f)) fail("--top-p must be in (0, 1], got ", o.sampling.top_p);
   if (o.sampling.top_k < 0) fail("--top-k must be >= 0, got ", o.sampling.top_k);
-  if (o.prompt_ids.empty() == o.prompt.empty()) fail("generate: give exactly one of --prompt-ids and --prompt");
-  if (!o.stops.empty() && o.prompt.empty()) fail("generate: --stop needs a text --prompt");
+  if (o.ids_given == o.prompt_given) fail("generate: give exactly one of --prompt-ids and --prompt");
+  if (!o.stops.empty() && !o.prompt_given) fail("generate: --stop needs a text --prompt");
   auto be = make_backend(o.backend);
   HybridModel model = HybridModel::load(*be, o.model, compute_dtype(o.dtype, *be));
-  if (!o.prompt.empty()) return run_text_generate(o, model);
+  if (o.prompt_given) return run_text_generate(o, model);
   const auto prompts = parse_prompt_ids(o.prompt_ids, model.config().vocab_size);
   const GenerationResult r = generate(model, prompts, o.max_new_tokens, o.sampling, o.stop_at_eos);
   print_rates(r.stats);
@@ -119,7 +120,11 @@ void add_generate(CLI::App& app) {
   sub->add_option("--backend", opts->backend, "cpu (with fast paths), cpu-ref (reference loops), or cuda / cuda:N in a CUDA build");
   sub->add_option("--dtype", opts->dtype, "compute dtype: f32 (default) or bf16 (cuda)");
   sub->add_flag("--json", opts->json, "last stdout line is {\"tokens\": [...]}");
-  sub->callback([opts] { run_generate(*opts); });
+  sub->callback([opts, sub] {
+    opts->ids_given = sub->get_option("--prompt-ids")->count() > 0;
+    opts->prompt_given = sub->get_option("--prompt")->count() > 0;
+    run_generate(*opts);
+  });
 }
 
 }  // namespace braid::cli

@@ -44,12 +44,12 @@ void write_file(const fs::path& p, const std::string& bytes) {
   f << bytes;
 }
 
-Result run_braid(const std::string& args) {
+Result run_braid(const std::string& args, const std::string& stdin_path = "/dev/null") {
   const char* bin = std::getenv("BRAID_BIN");
   REQUIRE_MESSAGE(bin, "BRAID_BIN is not set (meson test sets it)");
   TempDir tmp;
   const std::string cmd = std::string(bin) + " " + args + " >" + (tmp.path / "out").string() + " 2>" +
-                          (tmp.path / "err").string() + " </dev/null";
+                          (tmp.path / "err").string() + " <" + stdin_path;
   const int status = std::system(cmd.c_str());
   Result r;
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -493,4 +493,98 @@ TEST_CASE("ablate: a grid killed mid-run (SIGKILL) resumes from the last checkpo
     CHECK(got[i]["loss_curve"] == want[i]["loss_curve"]);
     CHECK(got[i]["eval"]["heldout"]["loss"] == want[i]["eval"]["heldout"]["loss"]);
   }
+}
+
+// ---- braid tokenize, generate --prompt ----
+
+namespace {
+
+const fs::path kTokFixtures = fs::path(BRAID_SOURCE_ROOT) / "tests/fixtures/tokenizer";
+
+std::string b64decode(const std::string& in) {
+  static const std::string abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int val = 0, bits = -8;
+  for (char c : in) {
+    if (c == '=') break;
+    val = (val << 6) + static_cast<int>(abc.find(c));
+    bits += 6;
+    if (bits >= 0) out += static_cast<char>((val >> bits) & 0xFF), bits -= 8;
+  }
+  return out;
+}
+
+// A tiny hybrid whose vocabulary covers `tokenizer`'s ids, with the tokenizer beside it.
+fs::path make_text_model(const fs::path& dir, const fs::path& tokenizer) {
+  const json tok = json::parse(slurp(tokenizer));
+  int64_t vocab = 0;
+  for (const auto& [k, v] : tok["model"]["vocab"].items()) vocab = std::max<int64_t>(vocab, v.get<int64_t>() + 1);
+  for (const json& a : tok["added_tokens"]) vocab = std::max<int64_t>(vocab, a["id"].get<int64_t>() + 1);
+  json cfg = json::parse(slurp(kTinyConfig));
+  cfg["vocab_size"] = vocab;
+  cfg["eos_token_id"] = vocab + 1;  // never generated: runs have their full length
+  write_file(dir / "config.json", cfg.dump());
+  const Result r = run_braid("init --config " + (dir / "config.json").string() + " --out " + (dir / "model").string() + " --seed 5");
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  fs::copy_file(tokenizer, dir / "model/tokenizer.json");
+  return dir / "model";
+}
+
+}  // namespace
+
+TEST_CASE("tokenize: --json prints HF's ids and decoded text, from a file or stdin") {
+  TempDir tmp;
+  const fs::path tok = kTokFixtures / "bytelevel-llama3/tokenizer.json";
+  const json cases = json::parse(slurp(kTokFixtures / "bytelevel-llama3/cases.json"));
+  int checked = 0;
+  for (const json& c : cases) {
+    if (checked == 5) break;
+    const std::string text = b64decode(c["text_b64"].get<std::string>());
+    if (text.empty()) continue;
+    write_file(tmp.path / "in.txt", text);
+    const Result r = run_braid("tokenize --tokenizer " + tok.string() + " --text-file " + (tmp.path / "in.txt").string() + " --json");
+    REQUIRE_MESSAGE(r.rc == 0, r.err);
+    const json j = last_json_line(r.out);
+    CHECK(j["ids"] == c["ids"]);
+    CHECK(j["decoded"] == c["decoded"]);
+    const Result s = run_braid("tokenize --tokenizer " + tok.string() + " --text-file - --json", (tmp.path / "in.txt").string());
+    CHECK(last_json_line(s.out)["ids"] == c["ids"]);
+    ++checked;
+  }
+  CHECK(checked == 5);
+}
+
+TEST_CASE("bad input: tokenize names the missing tokenizer and the first byte that is not UTF-8") {
+  TempDir tmp;
+  check_clean_error(run_braid("tokenize --tokenizer " + (tmp.path / "none.json").string() + " --text-file -"),
+                    {"none.json", "no such file"});
+  write_file(tmp.path / "bad.txt", std::string("ok\xC3(", 4));
+  check_clean_error(run_braid("tokenize --tokenizer " + (kTokFixtures / "bytelevel-gpt2/tokenizer.json").string() +
+                              " --text-file " + (tmp.path / "bad.txt").string()),
+                    {"bad.txt", "not valid UTF-8 (byte 2"});
+  write_file(tmp.path / "unigram.json", R"({"model": {"type": "Unigram", "vocab": []}})");
+  check_clean_error(run_braid("tokenize --tokenizer " + (tmp.path / "unigram.json").string()), {"unigram.json", "Unigram"});
+}
+
+TEST_CASE("generate --prompt: text streams out, --stop ends it after the stop string") {
+  TempDir tmp;
+  const fs::path model = make_text_model(tmp.path, kTokFixtures / "bytelevel-gpt2/tokenizer.json");
+  const Result full = run_braid("generate --model " + model.string() + " --prompt 'The Jargon File' -n 12 --json");
+  REQUIRE_MESSAGE(full.rc == 0, full.err);
+  const json j = last_json_line(full.out);
+  const std::string text = j["text"].get<std::string>();
+  CHECK(j["tokens"].size() > 12);  // the prompt's ids, then 12 new ones
+  const Result plain = run_braid("generate --model " + model.string() + " --prompt 'The Jargon File' -n 12");
+  REQUIRE(plain.rc == 0);
+  CHECK(plain.out == text + "\n");  // streamed pieces add up to the decoded text
+  REQUIRE(text.size() >= 4);
+  const std::string stop = text.substr(1, 2);
+  const Result cut = run_braid("generate --model " + model.string() + " --prompt 'The Jargon File' -n 12 --json --stop '" + stop + "'");
+  REQUIRE_MESSAGE(cut.rc == 0, cut.err);
+  const std::string cut_text = last_json_line(cut.out)["text"].get<std::string>();
+  CHECK(cut_text.find(stop) != std::string::npos);
+  CHECK(cut_text.size() <= text.size());
+  CHECK(text.compare(0, cut_text.size(), cut_text) == 0);
+  check_clean_error(run_braid("generate --model " + make_checkpoint(tmp.path / "plain").string() + " --prompt hi -n 2"),
+                    {"no tokenizer.json or tokenizer.model"});
 }
