@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config cmake python3 libeigen3-dev libdnnl-dev doctest-dev
-          nlohmann-json3-dev libcli11-dev libbenchmark-dev libpcre2-dev libsentencepiece-dev)
+          nlohmann-json3-dev libcli11-dev libbenchmark-dev libpcre2-dev libicu-dev libsentencepiece-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -74,7 +74,7 @@ void run_text_generate(const GenerateOptions& o, HybridModel& model) {
   std::printf("\n");
 #else
   (void)o, (void)model;
-  fail("generate --prompt: this build has no tokenizer support (libpcre2-dev and libsentencepiece-dev were not found)");
+  fail("generate --prompt: this build has no tokenizer support (libpcre2-dev, libicu-dev and libsentencepiece-dev were not found)");
 #endif
 }
 

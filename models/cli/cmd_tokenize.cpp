@@ -54,7 +54,7 @@ void run_tokenize(const TokenizeOptions& o) {
   std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
 #else
   (void)o;
-  fail("tokenize: this build has no tokenizer support (libpcre2-dev and libsentencepiece-dev were not found; "
+  fail("tokenize: this build has no tokenizer support (libpcre2-dev, libicu-dev and libsentencepiece-dev were not found; "
        "scripts/setup.sh installs them)");
 #endif
 }

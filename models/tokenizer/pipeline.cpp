@@ -4,6 +4,10 @@
 #include <memory>
 #include <unordered_map>
 
+#include <unicode/normalizer2.h>
+#include <unicode/locid.h>
+#include <unicode/unistr.h>
+
 #include "core/status.h"
 #include "models/tokenizer/regex.h"
 #include "models/tokenizer/utf8.h"
@@ -162,7 +166,34 @@ Normalizer make_normalizer(const json& j, const std::string& where) {
     const std::string content = j.value("content", "");
     return [re, content](std::string& s) { replace_all(s, *re, content); };
   }
-  fail(where, ": normalizer type '", type, "' is not supported (supported: Sequence, Prepend, Replace)");
+  if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
+    // Unicode normalization forms through ICU (GPT-NeoX's tokenizer uses NFC).
+    UErrorCode err = U_ZERO_ERROR;
+    const icu::Normalizer2* n = type == "NFC"    ? icu::Normalizer2::getNFCInstance(err)
+                                : type == "NFD"  ? icu::Normalizer2::getNFDInstance(err)
+                                : type == "NFKC" ? icu::Normalizer2::getNFKCInstance(err)
+                                                 : icu::Normalizer2::getNFKDInstance(err);
+    if (U_FAILURE(err)) fail(where, ": ICU has no ", type, " normalizer (", u_errorName(err), ")");
+    return [n](std::string& s) {
+      UErrorCode e = U_ZERO_ERROR;
+      const icu::UnicodeString in = icu::UnicodeString::fromUTF8(s);
+      if (n->isNormalized(in, e) && U_SUCCESS(e)) return;
+      e = U_ZERO_ERROR;
+      const icu::UnicodeString out = n->normalize(in, e);
+      if (U_FAILURE(e)) fail("normalizer: ICU failed (", u_errorName(e), ")");
+      s.clear();
+      out.toUTF8String(s);
+    };
+  }
+  if (type == "Lowercase") {
+    return [](std::string& s) {
+      icu::UnicodeString u = icu::UnicodeString::fromUTF8(s);
+      u.toLower(icu::Locale::getRoot());
+      s.clear();
+      u.toUTF8String(s);
+    };
+  }
+  fail(where, ": normalizer type '", type, "' is not supported (supported: Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase)");
 }
 
 PreTokenizer make_pre_tokenizer(const json& j, const std::string& where) {

@@ -2,7 +2,8 @@
 // split and the model: normalizers, pre-tokenizers and decoders, each built from its JSON
 // object. Semantics follow HF tokenizers 0.22 (normalizers/, pre_tokenizers/, decoders/).
 //
-//   normalizers    Sequence, Prepend, Replace (String or Regex pattern)
+//   normalizers    Sequence, Prepend, Replace (String or Regex pattern), NFC, NFD, NFKC, NFKD
+//                  and Lowercase (through ICU)
 //   pre-tokenizers Sequence, ByteLevel (add_prefix_space, use_regex: the GPT-2 split),
 //                  Split (String or Regex; behavior removed | isolated | merged_with_previous |
 //                  merged_with_next | contiguous; invert), Metaspace (replacement,

@@ -814,6 +814,19 @@ def generate(corpus, out):
                     "tokenizers to load and give the same ids and decodings for every case.",
                     components(os.path.join(legacy_dir, "tokenizer.json"))))
 
+    # GPT-NeoX's own tokenizer.json (Mamba's) normalizes with NFC: the same model behind one.
+    neox = json.loads(gpt2.to_str())
+    neox["normalizer"] = {"type": "NFC"}
+    nfc_extra = [(n, t) for n, t in [
+        ("nfc_angstrom_sign", "\u212b and \u00c5 and A\u030a"), ("nfc_hangul_jamo", "\u1100\u1161\u11a8 \uac01"),
+        ("nfc_ohm_kelvin", "\u2126 \u212a"), ("nfc_ligature_kept", "\ufb01ne \u2460"),
+        ("nfc_stacked_marks", "a\u0323\u0302 \u1ea1\u0302 q\u0307\u0323")]]
+    describe("bytelevel-neox-nfc",
+             "bytelevel-gpt2 with GPT-NeoX's `normalizer` {\"type\": \"NFC\"} (Unicode canonical "
+             "composition before the byte-level split), as the Mamba checkpoints' tokenizer.json has it. "
+             "The cases named `nfc_*` (only in this folder) compose or keep characters differently under NFC.",
+             Tokenizer.from_str(json.dumps(neox)), False, cases + nfc_extra)
+
     llama3 = train_bytelevel_llama3(lines)
     extra = ignore_merges_cases(llama3)
     describe("bytelevel-llama3",
