@@ -20,11 +20,16 @@ for _ in 1 2 3 4 5; do
 done
 hf=$(RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false taskset -c 0 "$venv/bin/python" tests/tokenizer/bench_hf.py "$tok" "$text")
 bytes=$(stat -c %s "$text")
-result=$(python3 - "$bytes" "$best" "$hf" "$tok" <<'PY'
+cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+hf_version=$("$venv/bin/python" -c "import tokenizers; print(tokenizers.__version__)")
+result=$(python3 - "$bytes" "$best" "$hf" "$tok" "$text" "$cpu" "$commit" "$hf_version" <<'PY'
 import json, sys
-nbytes, ours, hf, tok = int(sys.argv[1]), float(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
-print(json.dumps({"tokenizer": tok, "bytes": nbytes, "braid_seconds": ours, "braid_mb_per_s": nbytes / 1e6 / ours,
-                  "hf_seconds": hf["seconds"], "hf_mb_per_s": hf["mb_per_s"], "speedup": hf["seconds"] / ours}))
+nbytes, ours, hf, tok, text, cpu, commit, hfv = int(sys.argv[1]), float(sys.argv[2]), json.loads(sys.argv[3]), *sys.argv[4:]
+print(json.dumps({"tokenizer": tok, "text": text, "bytes": nbytes, "braid_seconds": ours,
+                  "braid_mb_per_s": nbytes / 1e6 / ours, "hf_seconds": hf["seconds"], "hf_mb_per_s": hf["mb_per_s"],
+                  "speedup": hf["seconds"] / ours, "cpu": cpu + " (one core)", "commit": commit,
+                  "hf_tokenizers": hfv}))
 PY
 )
 echo "$result"
