@@ -13,9 +13,11 @@
 #include "models/ablate/runner.h"
 #include "models/config.h"
 #include "tests/temp_dir.h"
+#include "tests/test_helpers.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using braid::test::error_of;
 using braid::test::TempDir;
 
 namespace {
@@ -35,15 +37,6 @@ std::string write_grid(const TempDir& dir, json grid) {
 }
 
 std::string layout_of(const braid::Arm& arm) { return braid::ModelConfig::from_json(arm.config, "arm").layout_string(); }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::vector<json> rows_of(const std::string& path) {
   std::vector<json> rows;

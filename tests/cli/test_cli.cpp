@@ -20,6 +20,7 @@
 #include "models/io/npy.h"
 #include "models/io/safetensors.h"
 #include "tests/temp_dir.h"
+#include "tests/test_helpers.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -501,19 +502,6 @@ namespace {
 
 const fs::path kTokFixtures = fs::path(BRAID_SOURCE_ROOT) / "tests/fixtures/tokenizer";
 
-std::string b64decode(const std::string& in) {
-  static const std::string abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (char c : in) {
-    if (c == '=') break;
-    val = (val << 6) + static_cast<int>(abc.find(c));
-    bits += 6;
-    if (bits >= 0) out += static_cast<char>((val >> bits) & 0xFF), bits -= 8;
-  }
-  return out;
-}
-
 // A tiny hybrid whose vocabulary covers `tokenizer`'s ids, with the tokenizer beside it.
 fs::path make_text_model(const fs::path& dir, const fs::path& tokenizer) {
   const json tok = json::parse(slurp(tokenizer));
@@ -539,7 +527,7 @@ TEST_CASE("tokenize: --json prints HF's ids and decoded text, from a file or std
   int checked = 0;
   for (const json& c : cases) {
     if (checked == 5) break;
-    const std::string text = b64decode(c["text_b64"].get<std::string>());
+    const std::string text = braid::test::base64_decode(c["text_b64"].get<std::string>());
     if (text.empty()) continue;
     write_file(tmp.path / "in.txt", text);
     const Result r = run_braid("tokenize --tokenizer " + tok.string() + " --text-file " + (tmp.path / "in.txt").string() + " --json");

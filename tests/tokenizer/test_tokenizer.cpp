@@ -15,9 +15,12 @@
 #include "models/tokenizer/pipeline.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/tokenizer/utf8.h"
+#include "tests/test_helpers.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using braid::test::base64_decode;
+using braid::test::error_of;
 
 namespace {
 
@@ -27,37 +30,10 @@ fs::path fixtures() {
   return fs::path(dir) / "tokenizer";
 }
 
-std::string base64_decode(const std::string& in) {
-  static const std::string abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (char c : in) {
-    if (c == '=') break;
-    const size_t k = abc.find(c);
-    REQUIRE(k != std::string::npos);
-    val = (val << 6) + static_cast<int>(k);
-    bits += 6;
-    if (bits >= 0) {
-      out += static_cast<char>((val >> bits) & 0xFF);
-      bits -= 8;
-    }
-  }
-  return out;
-}
-
 json read_json(const fs::path& p) {
   std::ifstream f(p);
   REQUIRE_MESSAGE(f, p.string());
   return json::parse(f);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
 }
 
 braid::Tokenizer tokenizer_from(const json& j) { return braid::Tokenizer::from_json(j, "test.json"); }
