@@ -1,23 +1,12 @@
 // tests/data: helpers shared by the data tests.
 #pragma once
 
-#include <exception>
-#include <functional>
 #include <string>
 
 #include "models/data/training_data.h"
+#include "tests/test_helpers.h"
 
 namespace braid::test {
-
-// The message of the exception `f` throws ("" when it returns).
-inline std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 inline DataOptions data_options(int64_t batch, int64_t seq_len, uint64_t seed = 3, int64_t eval_batches = 2) {
   DataOptions o;
