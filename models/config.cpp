@@ -132,7 +132,7 @@ nlohmann::json parse_config_text(const std::string& text, const std::string& sou
   }
   try {
     return nlohmann::json::parse(out);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e605
     throw Error(invalid_argument(source, ": not valid JSON: ", e.what()));
   }
 }

@@ -184,6 +184,14 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
 }
 
 Tokenizer Tokenizer::from_json(const json& j, const std::string& source) {
+  try {
+    return load_json(j, source);
+  } catch (const json::exception& e) {  // a field of the wrong JSON type or a missing key
+    fail(source, ": malformed tokenizer.json (", e.what(), ")");
+  }
+}
+
+Tokenizer Tokenizer::load_json(const json& j, const std::string& source) {
   if (!j.is_object() || !j.contains("model")) fail(source, ": not a tokenizer.json (no \"model\")");
   auto impl = std::make_unique<Impl>();
   impl->source = source;

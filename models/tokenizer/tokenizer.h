@@ -52,6 +52,7 @@ class Tokenizer {
 
  private:
   explicit Tokenizer(std::unique_ptr<Impl> impl);
+  static Tokenizer load_json(const nlohmann::json& j, const std::string& source);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -567,6 +567,14 @@ TEST_CASE("5.x and 4.x serialisations") {
       msg = e.what();
     }
     CHECK_HAS_ALL(msg, "x.json: not valid JSON: ");
+    // A number too large for a double (found by tests/fuzz/fuzz_config) is a clear error too.
+    msg = "(no error)";
+    try {
+      (void)parse_config_text(R"({"layer_norm_epsilon": 1e605})", "big.json");
+    } catch (const Error& e) {
+      msg = e.what();
+    }
+    CHECK_HAS_ALL(msg, "big.json: not valid JSON: ", "number overflow");
   }
   SUBCASE("dtype (5.x) and torch_dtype (4.x)") {
     struct Case {
