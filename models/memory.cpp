@@ -81,6 +81,15 @@ int64_t forward_activation_bytes(const ModelConfig& cfg, int64_t tokens, int64_t
   return stream + peak_layer + head;
 }
 
+int64_t inference_memory_bytes(const ModelConfig& cfg, int64_t capacity, int64_t batch, int64_t tokens, int64_t elem) {
+  const MemoryModel m = memory_model(cfg, capacity, batch);
+  // memory_model sizes weights and KV in the config's dtype; Mamba SSM states and the derived
+  // A are f32 whatever the storage dtype.
+  const int64_t weights = m.params_total * elem;
+  const int64_t cache = m.kv_cache_bytes / m.elem_bytes * elem + m.ssm_state_bytes;
+  return weights + cache + forward_activation_bytes(cfg, tokens, batch, elem);
+}
+
 int64_t training_memory_bytes(const ModelConfig& cfg, int64_t B, int64_t T, int64_t elem) {
   const int64_t M = B * T, D = cfg.hidden_size, V = cfg.vocab_size;
   const MemoryModel mem = memory_model(cfg, 0, 1);

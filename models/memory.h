@@ -34,6 +34,11 @@ MemoryModel memory_model(const ModelConfig& cfg, int64_t context, int64_t batch)
 // workspace for scans and attention is not modelled beyond that.
 int64_t forward_activation_bytes(const ModelConfig& cfg, int64_t tokens, int64_t logit_rows, int64_t elem);
 
+// Bytes an inference run holds, with `elem`-byte storage: the weights, a cache of `capacity`
+// tokens for `batch` rows (KV and conv windows in elem bytes, SSM states f32), and the
+// activations of its largest forward (`tokens` positions, logits for `batch` rows).
+int64_t inference_memory_bytes(const ModelConfig& cfg, int64_t capacity, int64_t batch, int64_t tokens, int64_t elem);
+
 // Bytes one training step of B rows × T tokens holds (models/model_grad.cpp and
 // models/train/optimizer.h), with `elem`-byte storage of parameters and activations:
 //   parameters  params_total · (elem + 4 + 4 + 8): the model's copy, the f32 master, the f32

@@ -141,10 +141,6 @@ void finalize_layout(ArmDraft& a) {
   c["layer_ffns"] = ffns;
 }
 
-json read_json_file(const std::string& path) {
-  return read_config_file(path);  // the same reader: clear errors, Infinity tokens allowed
-}
-
 }  // namespace
 
 std::string json_hash(const json& j) {
@@ -156,7 +152,7 @@ std::string json_hash(const json& j) {
 }
 
 Grid load_grid(const std::string& path, const std::string& scale) {
-  json g = read_json_file(path);
+  json g = read_config_file(path);
   if (!g.is_object()) fail(path, ": a grid must be a JSON object");
   for (auto it = g.begin(); it != g.end(); ++it) {
     static const char* known[] = {"name",  "task",   "description", "base_config", "base",   "train", "evals",
@@ -204,7 +200,7 @@ Grid load_grid(const std::string& path, const std::string& scale) {
   grid.decode = g.value("decode", json::object());
 
   json base = json::object();
-  if (g.contains("base_config")) base = read_json_file((fs::path(grid.base_dir) / g["base_config"].get<std::string>()).string());
+  if (g.contains("base_config")) base = read_config_file((fs::path(grid.base_dir) / g["base_config"].get<std::string>()).string());
   if (g.contains("base")) base.merge_patch(g["base"]);
   const json train = g.value("train", json::object());
 

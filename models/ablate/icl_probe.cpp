@@ -6,6 +6,7 @@
 
 #include "core/rng.h"
 #include "core/status.h"
+#include "models/data/text_data.h"
 #include "models/generate.h"
 
 namespace braid {
@@ -19,8 +20,7 @@ std::string heldout_tail(const std::string& dir, const std::string& domain) {
   std::stringstream ss;
   ss << f.rdbuf();
   const std::string text = ss.str();
-  const size_t tail = (text.size() + 9) / 10;
-  return text.substr(text.size() - tail);
+  return text.substr(static_cast<size_t>(text_train_bytes(static_cast<int64_t>(text.size()))));
 }
 
 std::string passage(const std::string& tail, size_t bytes, Rng& rng) {

@@ -260,9 +260,7 @@ std::vector<json> run_decode(Backend& be, const Grid& g, const Arm& arm, const A
       row["batch"] = batch;
       row["n_gen"] = n_gen;
       const int64_t capacity = context + n_gen * (reps + 1);
-      const MemoryModel m = memory_model(cfg, capacity, batch);
-      const int64_t predicted = m.params_total * elem + m.kv_cache_bytes / m.elem_bytes * elem + m.ssm_state_bytes +
-                                forward_activation_bytes(cfg, batch, batch, elem);
+      const int64_t predicted = inference_memory_bytes(cfg, capacity, batch, batch, elem);
       row["memory"] = {{"predicted_bytes", predicted}};
       if (ctx.device_bytes > 0 && predicted > ctx.device_bytes) {
         row["status"] = "does_not_fit";

@@ -18,8 +18,6 @@
 #include <iostream>
 #include <sstream>
 
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
 #include "build_commit.h"
@@ -111,13 +109,8 @@ double run_once(HybridModel& model, const Test& t, Rng& rng) {
 // Predicted peak: weights + the test's cache + the activations of its largest forward.
 int64_t predicted_peak(const ModelConfig& cfg, const Test& t, int64_t elem) {
   const int64_t capacity = t.n_prompt > 0 ? t.n_prompt : kTgPrompt + t.n_gen;
-  const MemoryModel m = memory_model(cfg, capacity, t.batch);
   const int64_t tokens = t.batch * (t.n_prompt > 0 ? t.n_prompt : kTgPrompt);
-  // Weights in the run's dtype (memory_model uses the config's); Mamba SSM states and the
-  // derived A are f32 whatever the storage dtype.
-  const int64_t weights = m.params_total * elem;
-  const int64_t cache = m.kv_cache_bytes / m.elem_bytes * elem + m.ssm_state_bytes;
-  return weights + cache + forward_activation_bytes(cfg, tokens, t.batch, elem);
+  return inference_memory_bytes(cfg, capacity, t.batch, tokens, elem);
 }
 
 void run_test(HybridModel& model, Test& t, int64_t reps) {

@@ -31,8 +31,6 @@ std::string read_bytes(const std::string& where, const std::string& path) {
   return s.str();
 }
 
-int64_t train_part(int64_t n) { return n - (n + 9) / 10; }
-
 void check_byte_vocab(const std::string& where, int64_t vocab_size) {
   if (vocab_size < 256)
     fail(where, "byte-level text needs vocab_size ≥ 256 (one id per byte), the model has vocab_size ", vocab_size);
@@ -100,6 +98,8 @@ void check_trainable(const std::string& where, const ByteDomain& d, int64_t seq_
 
 }  // namespace
 
+int64_t text_train_bytes(int64_t n) { return n - (n + 9) / 10; }
+
 TrainingData open_text_data(const DataSpec& spec, const DataOptions& opt, int64_t vocab_size) {
   const std::string where = "--data " + spec.text + ": ";
   check_byte_vocab(where, vocab_size);
@@ -108,7 +108,7 @@ TrainingData open_text_data(const DataSpec& spec, const DataOptions& opt, int64_
   d.name = spec.arg;
   d.bytes = read_bytes(where, spec.arg);
   const int64_t n = static_cast<int64_t>(d.bytes.size());
-  d.train_end = train_part(n);
+  d.train_end = text_train_bytes(n);
   check_trainable(where, d, opt.seq_len);
   TrainingData out;
   out.description = "text " + spec.arg + " (" + std::to_string(n) + " bytes, " + std::to_string(n - d.train_end) +
@@ -154,7 +154,7 @@ TrainingData open_corpus_data(const DataSpec& spec, const DataOptions& opt, int6
     if (n != listed)
       fail(where, file, " has ", n, " bytes but the manifest lists ", listed, " (rebuild with scripts/make_corpus.sh)");
     if (role == "train") {
-      d.train_end = train_part(n);
+      d.train_end = text_train_bytes(n);
       check_trainable(where, d, opt.seq_len);
       train->push_back(std::move(d));
     } else {

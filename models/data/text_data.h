@@ -24,6 +24,9 @@
 
 namespace braid {
 
+// The bytes of an n-byte text that are trained on: the first n − ⌈n/10⌉; the rest is held out.
+int64_t text_train_bytes(int64_t n);
+
 TrainingData open_text_data(const DataSpec& spec, const DataOptions& opt, int64_t vocab_size);
 TrainingData open_corpus_data(const DataSpec& spec, const DataOptions& opt, int64_t vocab_size);
 

@@ -219,11 +219,8 @@ Tokenizer Tokenizer::load_json(const json& j, const std::string& source) {
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
-  for (size_t i = 0; i < text.size();) {
-    const size_t n = utf8::valid_length(text, i);
-    if (n == 0) fail("tokenize: the text is not valid UTF-8 (byte ", i, " is 0x", std::hex, static_cast<int>(static_cast<unsigned char>(text[i])), ")");
-    i += n;
-  }
+  if (const size_t i = utf8::first_invalid(text); i != std::string_view::npos)
+    fail("tokenize: the text is not valid UTF-8 (byte ", i, " is 0x", std::hex, static_cast<int>(static_cast<unsigned char>(text[i])), ")");
   const Impl& t = *impl_;
   std::vector<int32_t> ids;
   if (t.sp) {

@@ -2,56 +2,64 @@
 
 namespace braid::utf8 {
 
-size_t valid_length(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c == 0xE0) n = 3, lo = 0xA0;
-  else if (c == 0xED) n = 3, hi = 0x9F;  // no surrogates
-  else if (c >= 0xE1 && c <= 0xEF) n = 3;
-  else if (c == 0xF0) n = 4, lo = 0x90;
-  else if (c == 0xF4) n = 4, hi = 0x8F;  // ≤ U+10FFFF
-  else if (c >= 0xF1 && c <= 0xF3) n = 4;
-  else return 0;
-  if (i + 1 >= s.size() || b(i + 1) < lo || b(i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k)
-    if (i + k >= s.size() || (b(i + k) & 0xC0) != 0x80) return 0;
-  return n;
+namespace {
+
+// The well-formed sequences (Unicode Table 3-7) starting with lead byte c: their length n and
+// the allowed range [lo, hi] of the second byte (later bytes are 0x80–0xBF). n = 0 for a byte
+// that starts none (a continuation byte, C0, C1, F5–FF).
+struct Lead {
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+};
+
+Lead lead_of(unsigned char c) {
+  if (c >= 0xC2 && c <= 0xDF) return {2};
+  if (c == 0xE0) return {3, 0xA0};
+  if (c == 0xED) return {3, 0x80, 0x9F};  // no surrogates
+  if (c >= 0xE1 && c <= 0xEF) return {3};
+  if (c == 0xF0) return {4, 0x90};
+  if (c == 0xF4) return {4, 0x80, 0x8F};  // ≤ U+10FFFF
+  if (c >= 0xF1 && c <= 0xF3) return {4};
+  return {};
 }
 
-bool is_valid(std::string_view s) {
+// How many bytes from s[i] match a prefix of the well-formed sequence that s[i] leads (≥ 1).
+size_t matched_prefix(std::string_view s, size_t i, const Lead& l) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  size_t k = 1;
+  if (i + 1 < s.size() && b(i + 1) >= l.lo && b(i + 1) <= l.hi) {
+    ++k;
+    while (k < l.n && i + k < s.size() && (b(i + k) & 0xC0) == 0x80) ++k;
+  }
+  return k;
+}
+
+}  // namespace
+
+size_t valid_length(std::string_view s, size_t i) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  const Lead l = lead_of(c);
+  if (l.n == 0) return 0;
+  return matched_prefix(s, i, l) == l.n ? l.n : 0;
+}
+
+size_t first_invalid(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     const size_t n = valid_length(s, i);
-    if (n == 0) return false;
+    if (n == 0) return i;
     i += n;
   }
-  return true;
+  return std::string_view::npos;
 }
+
+bool is_valid(std::string_view s) { return first_invalid(s) == std::string_view::npos; }
 
 // The length of the maximal subpart of an invalid sequence at s[i]: the longest prefix of a
 // well-formed sequence (at least one byte).
 static size_t invalid_subpart(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c == 0xE0) n = 3, lo = 0xA0;
-  else if (c == 0xED) n = 3, hi = 0x9F;
-  else if (c >= 0xE1 && c <= 0xEF) n = 3;
-  else if (c == 0xF0) n = 4, lo = 0x90;
-  else if (c == 0xF4) n = 4, hi = 0x8F;
-  else if (c >= 0xF1 && c <= 0xF3) n = 4;
-  else return 1;
-  size_t k = 1;
-  if (i + k < s.size() && b(i + k) >= lo && b(i + k) <= hi) {
-    ++k;
-    while (k < n && i + k < s.size() && (b(i + k) & 0xC0) == 0x80) ++k;
-  }
-  return k;
+  const Lead l = lead_of(static_cast<unsigned char>(s[i]));
+  return l.n == 0 ? 1 : matched_prefix(s, i, l);
 }
 
 std::string lossy(std::string_view s) {

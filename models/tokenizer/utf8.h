@@ -14,6 +14,8 @@ namespace braid::utf8 {
 // or a truncated sequence).
 size_t valid_length(std::string_view s, size_t i);
 
+// The offset of the first byte that does not start a valid sequence, or npos.
+size_t first_invalid(std::string_view s);
 bool is_valid(std::string_view s);
 
 // The bytes with every maximal invalid subpart replaced by U+FFFD.
